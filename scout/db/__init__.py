@@ -1,0 +1,41 @@
+"""Database access: ``connect(settings)`` returns the backend the database URL names."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from scout.config import ConfigError, Settings
+from scout.db.base import Database, DatabaseError
+
+__all__ = ["Database", "DatabaseError", "connect", "parse_database_url"]
+
+
+def parse_database_url(url: str) -> tuple[str, str, str]:
+    """(scheme, server, database-or-path) for a ``duckdb:///path`` or ``mssql://server/db`` URL."""
+    if url.startswith("duckdb:///"):
+        path = url[len("duckdb:///"):]
+        if not path:
+            raise ConfigError("SCOUT_DATABASE_URL: duckdb:/// needs a file path, e.g. duckdb:///.scout/scout.duckdb")
+        return "duckdb", "", path
+    parsed = urlparse(url)
+    if parsed.scheme == "mssql":
+        if parsed.username or parsed.password:
+            raise ConfigError("SCOUT_DATABASE_URL must not carry credentials: use Entra auth or a Key Vault secret")
+        database = parsed.path.lstrip("/")
+        if not parsed.hostname or not database or "/" in database:
+            raise ConfigError("SCOUT_DATABASE_URL: expected mssql://<server>.database.windows.net/<database>")
+        return "mssql", parsed.hostname if not parsed.port else f"{parsed.hostname},{parsed.port}", database
+    raise ConfigError("SCOUT_DATABASE_URL: expected duckdb:///<path> or mssql://<server>/<database>")
+
+
+def connect(settings: Settings | None = None) -> Database:
+    """Open the configured database. pyodbc is imported only for mssql URLs."""
+    settings = settings or Settings.from_env()
+    scheme, server, name = parse_database_url(settings.database_url)
+    if scheme == "duckdb":
+        from scout.db.duckdb_backend import DuckDBDatabase
+
+        return DuckDBDatabase(name, open_timeout_seconds=settings["SCOUT_LOCK_TIMEOUT_SECONDS"])
+    from scout.db.mssql_backend import connect_mssql
+
+    return connect_mssql(server, name, settings)

@@ -1,0 +1,119 @@
+"""The one small database interface every job uses, whatever the engine behind it.
+
+Jobs write SQL once, in the T-SQL subset documented in ``sql/README.md``; ``Database.sql`` hands it
+to the engine as is (Azure SQL) or translated (DuckDB). Parameters are always ``?`` placeholders.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+Row = tuple
+
+
+class DatabaseError(RuntimeError):
+    """A database operation failed; the message is safe to show (no secrets)."""
+
+
+class LockTimeout(DatabaseError):
+    """Another run holds the lock and did not release it within the wait."""
+
+
+class LockLost(DatabaseError):
+    """The lock this run held is gone (its connection dropped): stop before doing more."""
+
+
+class Database:
+    """Abstract base: one connection, used by one job at a time."""
+
+    #: "duckdb" or "tsql": the dialect statements are finally run in.
+    dialect: str = ""
+    #: A readable description of where the data is, without credentials.
+    display_name: str = ""
+
+    # -- statements ---------------------------------------------------------------------------------
+    def sql(self, tsql: str) -> str:
+        """Return ``tsql`` as this engine must run it."""
+        return tsql
+
+    def translate_batch(self, batch: str) -> list[str]:
+        """The statements this engine runs for one T-SQL batch (Azure SQL: the batch itself)."""
+        return [batch]
+
+    def execute(self, tsql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the affected row count where the engine reports one."""
+        raise NotImplementedError
+
+    def executemany(self, tsql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def query(self, tsql: str, params: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def query_one(self, tsql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self.query(tsql, params)
+        return rows[0] if rows else None
+
+    def query_dicts(self, tsql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        columns, chunks = self.stream(tsql, params)
+        return [dict(zip(columns, row)) for chunk in chunks for row in chunk]
+
+    def stream(self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
+               ) -> tuple[list[str], Iterator[list[Row]]]:
+        """Column names and an iterator of row chunks: memory stays bounded by ``chunk_size``."""
+        raise NotImplementedError
+
+    def execute_native(self, native_sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement already in this engine's dialect (migrations translate beforehand)."""
+        raise NotImplementedError
+
+    # -- transactions -------------------------------------------------------------------------------
+    def begin(self) -> None:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator["Database"]:
+        """Everything inside commits together or not at all."""
+        self.begin()
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            self.commit()
+
+    # -- locking ------------------------------------------------------------------------------------
+    @contextmanager
+    def application_lock(self, name: str, timeout_seconds: float) -> Iterator[None]:
+        """Hold an exclusive, named lock for the duration; LockTimeout when it cannot be had in time."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def assert_lock_held(self, name: str) -> None:
+        """Raise LockLost unless this connection still holds ``name`` (checked before each batch)."""
+        raise NotImplementedError
+
+    # -- catalogue ----------------------------------------------------------------------------------
+    def table_exists(self, schema: str, name: str) -> bool:
+        row = self.query_one(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (schema, name),
+        )
+        return bool(row and row[0])
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,167 @@
+"""The embedded default: a DuckDB file under ``.scout/``, so every job runs with no Azure account."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row
+from scout.db.translate import TranslationError, tsql_statement_to_duckdb, tsql_to_duckdb
+
+#: Schemas SQL Server always has; DuckDB gets them on connect.
+_BUILTIN_SCHEMAS = ("dbo",)
+
+
+class DuckDBDatabase(Database):
+    dialect = "duckdb"
+
+    def __init__(self, path: str, *, open_timeout_seconds: float = 30.0) -> None:
+        import duckdb
+
+        self.path = path
+        self.display_name = f"duckdb:///{path}"
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # One process at a time may hold a DuckDB file; another job's process waits its turn.
+        deadline = time.monotonic() + open_timeout_seconds
+        while True:
+            try:
+                self._conn = duckdb.connect(path)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise DatabaseError(f"cannot open {self.display_name}: {exc}") from None
+                time.sleep(0.05)
+        for schema in _BUILTIN_SCHEMAS:
+            self._conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        self._in_transaction = False
+        self._held_locks: dict[str, int] = {}
+
+    def sql(self, tsql: str) -> str:
+        try:
+            return tsql_statement_to_duckdb(tsql)
+        except TranslationError as exc:
+            raise DatabaseError(str(exc)) from None
+
+    def translate_batch(self, batch: str) -> list[str]:
+        try:
+            return list(tsql_to_duckdb(batch))
+        except TranslationError as exc:
+            raise DatabaseError(str(exc)) from None
+
+    def _run(self, native: str, params: Sequence[Any] = ()):
+        import duckdb
+
+        try:
+            return self._conn.execute(native, list(params))
+        except duckdb.Error as exc:
+            raise DatabaseError(f"{type(exc).__name__}: {exc}") from exc
+
+    def execute(self, tsql: str, params: Sequence[Any] = ()) -> int:
+        cursor = self._run(self.sql(tsql), params)
+        try:
+            row = cursor.fetchone()
+        except Exception:  # statements without a result set
+            return -1
+        return int(row[0]) if row and isinstance(row[0], int) else -1
+
+    def execute_native(self, native_sql: str, params: Sequence[Any] = ()) -> None:
+        self._run(native_sql, params)
+
+    def executemany(self, tsql: str, rows: Sequence[Sequence[Any]]) -> None:
+        import duckdb
+
+        try:
+            self._conn.executemany(self.sql(tsql), [list(r) for r in rows])
+        except duckdb.Error as exc:
+            raise DatabaseError(f"{type(exc).__name__}: {exc}") from exc
+
+    def query(self, tsql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return [tuple(r) for r in self._run(self.sql(tsql), params).fetchall()]
+
+    def stream(self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
+               ) -> tuple[list[str], Iterator[list[Row]]]:
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(self.sql(tsql), list(params))
+        except Exception as exc:
+            cursor.close()
+            raise DatabaseError(f"{type(exc).__name__}: {exc}") from exc
+        columns = [d[0] for d in cursor.description]
+
+        def chunks() -> Iterator[list[Row]]:
+            try:
+                while True:
+                    rows = cursor.fetchmany(chunk_size)
+                    if not rows:
+                        return
+                    yield [tuple(r) for r in rows]
+            finally:
+                cursor.close()
+
+        return columns, chunks()
+
+    @property
+    def connection(self):
+        """The raw DuckDB connection, for bulk paths (Arrow, COPY) that the interface does not cover."""
+        return self._conn
+
+    def begin(self) -> None:
+        self._run("BEGIN TRANSACTION")
+        self._in_transaction = True
+
+    def commit(self) -> None:
+        self._run("COMMIT")
+        self._in_transaction = False
+
+    def rollback(self) -> None:
+        if self._in_transaction:
+            self._in_transaction = False
+            try:
+                self._conn.execute("ROLLBACK")
+            except Exception:
+                pass
+
+    @contextmanager
+    def application_lock(self, name: str, timeout_seconds: float) -> Iterator[None]:
+        """An exclusive ``flock`` on a file beside the database: the DuckDB stand-in for sp_getapplock.
+
+        It is held per open file, so it excludes other processes and other threads of this one alike.
+        """
+        base = self.path if self.path != ":memory:" else os.path.join(os.getcwd(), ".scout", "memory")
+        lock_path = f"{base}.{name}.lock"
+        os.makedirs(os.path.dirname(os.path.abspath(lock_path)), exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout_seconds
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockTimeout(
+                            f"another run holds the '{name}' lock (waited {timeout_seconds:g} s)"
+                        ) from None
+                    time.sleep(0.05)
+            self._held_locks[name] = fd
+            try:
+                yield
+            finally:
+                self._held_locks.pop(name, None)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def assert_lock_held(self, name: str) -> None:
+        if name not in self._held_locks:
+            raise LockLost(f"the '{name}' lock is no longer held")
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        except Exception:
+            pass

@@ -1,0 +1,72 @@
+"""Translate the T-SQL subset Scout writes into DuckDB SQL, with sqlglot plus the fixes it lacks.
+
+sqlglot transpiles most of T-SQL, but leaves a few things DuckDB would reject or misread: ``BIT``
+(a bit string in DuckDB, a boolean in SQL Server), ``NVARCHAR(MAX)``, ``SYSUTCDATETIME()`` and
+``GETUTCDATE()``. Those are rewritten here; what cannot be translated is rejected by the subset lint
+(``scout.migrations.lint``) before it reaches a database.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+_UTC_NOW_FUNCTIONS = {"SYSUTCDATETIME", "GETUTCDATE", "SYSDATETIME", "GETDATE"}
+_TEXT_TYPES = {
+    exp.DataType.Type.NVARCHAR, exp.DataType.Type.VARCHAR, exp.DataType.Type.NCHAR,
+    exp.DataType.Type.CHAR, exp.DataType.Type.TEXT,
+}
+
+
+class TranslationError(ValueError):
+    """The statement is outside the T-SQL subset both engines run."""
+
+
+def _fix_node(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Ordered) and not isinstance(node.parent, (exp.Order, exp.Window, exp.WithinGroup)):
+        # key columns of PRIMARY KEY / UNIQUE / CREATE INDEX: sqlglot adds NULLS FIRST, DuckDB rejects it
+        if not node.args.get("desc"):
+            return node.this
+    if isinstance(node, exp.DataType):
+        if node.this == exp.DataType.Type.BIT:
+            return exp.DataType.build("BOOLEAN")
+        if node.this in _TEXT_TYPES:
+            return exp.DataType.build("VARCHAR")
+        if node.this in (exp.DataType.Type.DATETIME2, exp.DataType.Type.DATETIME,
+                         exp.DataType.Type.SMALLDATETIME):
+            return exp.DataType.build("TIMESTAMP")
+    if isinstance(node, exp.Anonymous) and node.name.upper() in _UTC_NOW_FUNCTIONS:
+        return sqlglot.parse_one("CAST(timezone('UTC', now()) AS TIMESTAMP)", read="duckdb")
+    if isinstance(node, exp.CurrentTimestamp):
+        return sqlglot.parse_one("CAST(timezone('UTC', now()) AS TIMESTAMP)", read="duckdb")
+    return node
+
+
+def parse_tsql(statement: str) -> list[exp.Expression]:
+    """Parse T-SQL (one batch, possibly several statements); raises TranslationError when it cannot."""
+    try:
+        return [e for e in sqlglot.parse(statement, read="tsql") if e is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise TranslationError(f"not parseable as T-SQL: {exc}") from None
+
+
+@lru_cache(maxsize=1024)
+def tsql_to_duckdb(batch: str) -> tuple[str, ...]:
+    """The DuckDB statements equivalent to one T-SQL batch (cached: jobs re-run the same SQL)."""
+    out = []
+    for tree in parse_tsql(batch):
+        if isinstance(tree, exp.Command):
+            raise TranslationError(f"statement outside the supported T-SQL subset: {tree.sql('tsql')[:80]!r}")
+        fixed = tree.transform(_fix_node)
+        out.append(fixed.sql(dialect="duckdb"))
+    return tuple(out)
+
+
+def tsql_statement_to_duckdb(statement: str) -> str:
+    """Translate exactly one T-SQL statement (the form job code uses, with ``?`` parameters)."""
+    statements = tsql_to_duckdb(statement)
+    if len(statements) != 1:
+        raise TranslationError(f"expected one statement, got {len(statements)}")
+    return statements[0]

@@ -1,0 +1,34 @@
+"""Errors every entry point maps the same way: CLI exit codes and HTTP statuses come from here."""
+
+from __future__ import annotations
+
+
+class InvalidInput(ValueError):
+    """The caller's input is wrong (HTTP 400, CLI exit 2); the message says what to change."""
+
+
+class NotFound(LookupError):
+    """The thing asked for does not exist (HTTP 404, CLI exit 4)."""
+
+    def __str__(self) -> str:  # LookupError quotes its argument; we want the plain sentence
+        return str(self.args[0]) if self.args else "not found"
+
+
+# CLI exit codes, documented in the README.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+
+
+def classify(exc: BaseException) -> tuple[int, int, str]:
+    """(HTTP status, CLI exit code, kind) for an exception raised by job code."""
+    from scout.config import ConfigError
+    from scout.db.base import DatabaseError, LockTimeout
+
+    if isinstance(exc, (InvalidInput, ConfigError)):
+        return 400, EXIT_USAGE, "invalid_input"
+    if isinstance(exc, NotFound):
+        return 404, EXIT_NOT_FOUND, "not_found"
+    if isinstance(exc, LockTimeout) or isinstance(exc.__cause__, LockTimeout):
+        return 409, EXIT_LOCKED, "locked"
+    if isinstance(exc, DatabaseError):
+        return 503, EXIT_FAILED, "database_error"
+    return 500, EXIT_FAILED, "failed"

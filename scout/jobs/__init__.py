@@ -1,0 +1,1 @@
+"""Job plumbing shared by every domain: run records, structured events."""

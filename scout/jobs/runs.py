@@ -1,0 +1,176 @@
+"""Every job run, from any trigger or the CLI, goes through ``run_job``: it is recorded in ``ops.job_runs``
+and logged as one structured event that Application Insights can query (``customDimensions``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from scout.config import Settings
+from scout.db import Database, connect
+
+log = logging.getLogger("scout.jobs")
+
+#: Structured event names the workbook and alerts query (infra/ tests keep them in step).
+EVENT_JOB_STARTED = "scout.job.started"
+EVENT_JOB_FINISHED = "scout.job.finished"
+
+TRIGGERS = ("cli", "http", "timer", "queue")
+
+
+class JobFailed(RuntimeError):
+    """A job ended in failure; ``run_id`` names its record in ops.job_runs."""
+
+    def __init__(self, message: str, run_id: str, summary: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.summary = summary or {}
+
+
+@dataclass
+class JobContext:
+    db: Database
+    settings: Settings
+    run_id: str
+    job: str
+    trigger: str
+    invocation_id: str = ""
+    progress: Callable[[str], None] = lambda _msg: None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def applied_by(self) -> str:
+        return f"{socket.gethostname()}/{self.invocation_id or self.run_id}"[:200]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _history_exists(db: Database) -> bool:
+    try:
+        return db.table_exists("ops", "job_runs")
+    except Exception:
+        return False
+
+
+def log_event(name: str, **fields: Any) -> None:
+    """One structured log line: ``<name> {json}``, with the same fields as custom dimensions."""
+    payload = {"event": name, **fields}
+    log.info("%s %s", name, json.dumps(payload, default=str, sort_keys=True),
+             extra={"custom_dimensions": payload})
+
+
+def record_start(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str = "running") -> bool:
+    if not _history_exists(db):
+        return False
+    with db.transaction():
+        db.execute("INSERT INTO ops.job_runs (run_id, job, trigger_type, started_at, status) VALUES (?, ?, ?, ?, ?)",
+                   (run_id, job, trigger, started, status))
+    return True
+
+
+def record_finish(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str,
+                  summary: dict[str, Any], error: str | None, inserted: bool) -> None:
+    if not _history_exists(db):
+        return
+    summary_json = json.dumps(summary, default=str, sort_keys=True)
+    with db.transaction():
+        if inserted:
+            db.execute("UPDATE ops.job_runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE run_id = ?",
+                       (_now(), status, summary_json, error, run_id))
+        else:
+            db.execute("INSERT INTO ops.job_runs (run_id, job, trigger_type, started_at, finished_at, status, summary, error)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, job, trigger, started, _now(), status, summary_json, error))
+
+
+def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]], *,
+            settings: Settings | None = None, run_id: str | None = None, invocation_id: str = "",
+            progress: Callable[[str], None] | None = None, db: Database | None = None) -> dict[str, Any]:
+    """Run ``body`` as a recorded job; returns its summary (with ``run_id``) or raises JobFailed.
+
+    The body's exceptions become a failed run with a readable reason; the database connection is
+    opened here (unless given) and closed when the job ends.
+    """
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown trigger {trigger!r}")
+    settings = settings or Settings.from_env()
+    run_id = run_id or str(uuid.uuid4())
+    started, t0 = _now(), time.perf_counter()
+    own_db = db is None
+    db = db or connect(settings)
+    ctx = JobContext(db, settings, run_id, job, trigger, invocation_id, progress or (lambda _m: None))
+    inserted = False
+    try:
+        try:
+            inserted = record_start(db, run_id, job, trigger, started)
+        except Exception:
+            inserted = False
+        log_event(EVENT_JOB_STARTED, job=job, run_id=run_id, trigger=trigger)
+        try:
+            summary = body(ctx) or {}
+        except Exception as exc:
+            reason = safe_reason(exc)
+            duration = round(time.perf_counter() - t0, 3)
+            summary = {**ctx.summary, **getattr(exc, "summary", {})}
+            try:
+                db.rollback()
+                record_finish(db, run_id, job, trigger, started, "failed", summary, reason, inserted)
+            except Exception:
+                pass  # the database may be the thing that failed; the log below still tells
+            log_event(EVENT_JOB_FINISHED, job=job, run_id=run_id, trigger=trigger, outcome="failed",
+                      duration_s=duration, error=reason, **_numbers(summary))
+            raise JobFailed(reason, run_id, summary) from exc
+        duration = round(time.perf_counter() - t0, 3)
+        summary = {**ctx.summary, **summary}
+        record_finish(db, run_id, job, trigger, started, "succeeded", summary, None, inserted)
+        log_event(EVENT_JOB_FINISHED, job=job, run_id=run_id, trigger=trigger, outcome="succeeded",
+                  duration_s=duration, **_numbers(summary))
+        return {"run_id": run_id, **summary}
+    finally:
+        if own_db:
+            db.close()
+
+
+def _numbers(summary: dict[str, Any]) -> dict[str, Any]:
+    """The scalar figures of a summary (row counts, ...) worth a custom dimension each."""
+    return {k: v for k, v in summary.items() if isinstance(v, (int, float, str, bool)) and k != "run_id"}
+
+
+def safe_reason(exc: BaseException) -> str:
+    """A one-line reason for a failure, never longer than a screen, never carrying a secret."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:1000]
+
+
+def recent_runs(db: Database, job: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest job runs, newest first (for ``scout jobs`` and the portal's history)."""
+    if not _history_exists(db):
+        return []
+    where, params = ("WHERE job = ?", (job,)) if job else ("", ())
+    rows = db.query_dicts(
+        f"SELECT TOP {int(limit)} run_id, job, trigger_type, started_at, finished_at, status, summary, error "
+        f"FROM ops.job_runs {where} ORDER BY started_at DESC", params)
+    for row in rows:
+        row["summary"] = json.loads(row["summary"]) if row.get("summary") else {}
+    return rows
+
+
+def get_run(db: Database, run_id: str) -> dict[str, Any] | None:
+    if not _history_exists(db):
+        return None
+    rows = db.query_dicts("SELECT run_id, job, trigger_type, started_at, finished_at, status, summary, error "
+                          "FROM ops.job_runs WHERE run_id = ?", (run_id,))
+    if not rows:
+        return None
+    row = rows[0]
+    row["summary"] = json.loads(row["summary"]) if row.get("summary") else {}
+    return row

@@ -1,0 +1,1 @@
+"""Versioned T-SQL migrations with a ledger, checksums, a lock, dry-run, baseline and undo."""

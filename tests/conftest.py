@@ -1,0 +1,102 @@
+"""Shared fixtures: a fresh embedded database per test, and a real Azurite for storage tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from scout.config import SETTINGS, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DOMAIN = ROOT.parent / "shared" / "domain"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's settings; each runs in its own folder."""
+    for setting in SETTINGS:
+        monkeypatch.delenv(setting.name, raising=False)
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT",
+                 "MSI_ENDPOINT", "APPLICATIONINSIGHTS_CONNECTION_STRING", "AzureWebJobsStorage"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"duckdb:///{tmp_path / 'scout.duckdb'}"
+    monkeypatch.setenv("SCOUT_DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture
+def migrated(settings: Settings) -> Settings:
+    """A database with every migration applied."""
+    from scout.migrations import job
+
+    job.apply(trigger="cli", settings=settings)
+    return settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _azurite_binary() -> str:
+    local = ROOT / "node_modules" / ".bin" / "azurite"
+    found = str(local) if local.exists() else shutil.which("azurite")
+    if not found:
+        pytest.fail("Azurite is not installed: run scripts/test (it runs 'npm ci')")
+    return found
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory):
+    """A real Azurite (Blob + Queue) on free loopback ports; yields its connection string."""
+    blob_port, queue_port, table_port = _free_port(), _free_port(), _free_port()
+    workdir = tmp_path_factory.mktemp("azurite")
+    proc = subprocess.Popen(
+        [_azurite_binary(), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
+         "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
+         "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
+         "--tableHost", "127.0.0.1", "--tablePort", str(table_port), "--location", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            for port in (blob_port, queue_port):
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"Azurite did not start: {proc.stderr.read().decode(errors='replace')[-500:]}")
+            time.sleep(0.1)
+    # Azurite's documented well-known development account (public, emulator only).
+    account = "devstoreaccount1"
+    key = os.environ.get("AZURITE_ACCOUNT_KEY", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
+    conn = (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
+            f"BlobEndpoint=http://127.0.0.1:{blob_port}/{account};"
+            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{account};")
+    try:
+        yield conn
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
