@@ -63,6 +63,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOUT_LOCK_TIMEOUT_SECONDS", 30.0, _positive_float,
             "how long a migration run waits for another run's lock before reporting it"),
     Setting("SCOUT_MIGRATIONS_DIR", "", _text, "folder of migration files (empty: sql/migrations of this app)"),
+    Setting("SCOUT_MIGRATIONS_SCHEDULE", "0 0 2 * * *", _text,
+            "CRON (six fields) of the migrations timer; read by the Functions host as %SCOUT_MIGRATIONS_SCHEDULE%"),
+    Setting("AzureWebJobsStorage", "", _text,
+            "local only: storage connection string (Azurite); in Azure the identity-based settings below", secret=True),
+    Setting("AzureWebJobsStorage__blobServiceUri", "", _text, "blob endpoint of the app's storage (managed identity)"),
+    Setting("AzureWebJobsStorage__queueServiceUri", "", _text, "queue endpoint of the app's storage (managed identity)"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -67,13 +67,12 @@ def _azurite_binary() -> str:
 def azurite(tmp_path_factory: pytest.TempPathFactory):
     """A real Azurite (Blob + Queue) on free loopback ports; yields its connection string."""
     blob_port, queue_port, table_port = _free_port(), _free_port(), _free_port()
-    workdir = tmp_path_factory.mktemp("azurite")
     proc = subprocess.Popen(
         [_azurite_binary(), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
          "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
          "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
-         "--tableHost", "127.0.0.1", "--tablePort", str(table_port), "--location", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+         "--tableHost", "127.0.0.1", "--tablePort", str(table_port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path_factory.mktemp("azurite"),
     )
     deadline = time.monotonic() + 30
     while True:

@@ -50,7 +50,8 @@ class JobContext:
         return f"{socket.gethostname()}/{self.invocation_id or self.run_id}"[:200]
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
+    """Naive UTC, as DATETIME2 columns hold it."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
@@ -69,11 +70,15 @@ def log_event(name: str, **fields: Any) -> None:
 
 
 def record_start(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str = "running") -> bool:
+    """Insert the run (or move a queued run to ``status``); False when the history table does not exist yet."""
     if not _history_exists(db):
         return False
     with db.transaction():
-        db.execute("INSERT INTO ops.job_runs (run_id, job, trigger_type, started_at, status) VALUES (?, ?, ?, ?, ?)",
-                   (run_id, job, trigger, started, status))
+        if db.query_one("SELECT COUNT(*) FROM ops.job_runs WHERE run_id = ?", (run_id,))[0]:
+            db.execute("UPDATE ops.job_runs SET status = ?, started_at = ? WHERE run_id = ?", (status, started, run_id))
+        else:
+            db.execute("INSERT INTO ops.job_runs (run_id, job, trigger_type, started_at, status) VALUES (?, ?, ?, ?, ?)",
+                       (run_id, job, trigger, started, status))
     return True
 
 
@@ -85,11 +90,11 @@ def record_finish(db: Database, run_id: str, job: str, trigger: str, started: da
     with db.transaction():
         if inserted:
             db.execute("UPDATE ops.job_runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE run_id = ?",
-                       (_now(), status, summary_json, error, run_id))
+                       (now_utc(), status, summary_json, error, run_id))
         else:
             db.execute("INSERT INTO ops.job_runs (run_id, job, trigger_type, started_at, finished_at, status, summary, error)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (run_id, job, trigger, started, _now(), status, summary_json, error))
+                       (run_id, job, trigger, started, now_utc(), status, summary_json, error))
 
 
 def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]], *,
@@ -104,7 +109,7 @@ def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]]
         raise ValueError(f"unknown trigger {trigger!r}")
     settings = settings or Settings.from_env()
     run_id = run_id or str(uuid.uuid4())
-    started, t0 = _now(), time.perf_counter()
+    started, t0 = now_utc(), time.perf_counter()
     own_db = db is None
     db = db or connect(settings)
     ctx = JobContext(db, settings, run_id, job, trigger, invocation_id, progress or (lambda _m: None))

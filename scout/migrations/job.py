@@ -44,7 +44,8 @@ def verify(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def apply(*, trigger: str, target: str | None = None, dry_run: bool = False, settings: Settings | None = None,
-          invocation_id: str = "", progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+          invocation_id: str = "", run_id: str | None = None,
+          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Apply pending migrations (or show what would run); raises JobFailed, InvalidInput."""
     settings = settings or Settings.from_env()
     target = _check_version(target, "target")
@@ -58,7 +59,7 @@ def apply(*, trigger: str, target: str | None = None, dry_run: bool = False, set
         return result
 
     return run_job("migrations.apply", trigger, body, settings=settings, invocation_id=invocation_id,
-                   progress=progress)
+                   run_id=run_id, progress=progress)
 
 
 def undo(*, trigger: str, target: str, settings: Settings | None = None, invocation_id: str = "",
