@@ -23,6 +23,10 @@ class MigrationError(RuntimeError):
     """A command could not be carried out; the message says which file and why."""
 
 
+class LintFailed(MigrationError):
+    """A pending migration lies outside the portable T-SQL subset; nothing was applied."""
+
+
 class DriftError(MigrationError):
     """Applied migrations differ from their files: fix the files (or the ledger) before applying more."""
 
@@ -158,6 +162,7 @@ def apply(db: Database, migrations: MigrationSet, *, target: str | None = None, 
         state = ledger.current_state(ledger.read_ledger(db))
         _refuse_drift(migrations, state)
         steps = plan(migrations, state, target).steps
+        _refuse_lint(steps)
         return {"dry_run": True, "applied": [], "would_apply": [{**_describe(m), "sql": dry_run_sql(db, m)}
                                                                  for m in steps]}
     with db.application_lock(LOCK_NAME, lock_timeout):
@@ -166,11 +171,21 @@ def apply(db: Database, migrations: MigrationSet, *, target: str | None = None, 
         state = ledger.current_state(ledger.read_ledger(db))
         _refuse_drift(migrations, state)
         steps = plan(migrations, state, target).steps
+        _refuse_lint(steps)
         done = []
         for m in steps:
             elapsed = _run_migration(db, m, applied_by, progress)
             done.append({**_describe(m), "execution_ms": elapsed})
     return {"dry_run": False, "applied": done, "would_apply": []}
+
+
+def _refuse_lint(steps: list[Migration]) -> None:
+    from scout.migrations.lint import lint_migration
+
+    errors = [str(e) for m in steps for e in lint_migration(m)]
+    if errors:
+        shown = "; ".join(errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
+        raise LintFailed(f"outside the portable T-SQL subset (see sql/README.md), nothing applied: {shown}")
 
 
 def _refuse_drift(migrations: MigrationSet, state: ledger.LedgerState) -> None:
