@@ -27,6 +27,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the whole pipeline on the configured database")
+    p = sub.add_parser("run", help="run the whole pipeline on the configured database",
+                       description="migrate, then the rest of the pipeline, on the configured database")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(handler=run_pipeline)

@@ -99,3 +99,34 @@ def azurite(tmp_path_factory: pytest.TempPathFactory):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def functions() -> dict:
+    """The app's functions by name, indexed once per process (azure-functions refuses a second index)."""
+    import function_app
+
+    return {f.get_function_name(): f for f in function_app.app.get_functions()}
+
+
+def call_http(functions: dict, name: str, method: str = "GET", url: str = "http://localhost/api/",
+              body: bytes | str = b"", route_params: dict | None = None, params: dict | None = None):
+    """Invoke an HTTP function the way the host does: a real func.HttpRequest, plus a Context when asked."""
+    import inspect
+    import json as _json
+    import types
+
+    import azure.functions as func
+
+    if isinstance(body, str):
+        body = body.encode()
+    req = func.HttpRequest(method, url, body=body, route_params=route_params or {}, params=params or {},
+                           headers={"content-type": "application/json"})
+    user_fn = functions[name].get_user_function()
+    kwargs = {}
+    if "context" in inspect.signature(user_fn).parameters:
+        kwargs["context"] = types.SimpleNamespace(invocation_id="test-invocation", function_name=name)
+    response = user_fn(req, **kwargs)
+    text = response.get_body().decode() if response.get_body() else ""
+    payload = _json.loads(text) if response.mimetype == "application/json" and text else text
+    return response.status_code, payload, response

@@ -2,7 +2,6 @@
 
 import json
 
-import azure.functions as func
 import pytest
 
 from scout.config import Settings
@@ -10,6 +9,7 @@ from scout.db import connect
 from scout.errors import InvalidInput
 from scout.jobs import dispatch
 from scout.jobs.runs import get_run
+from tests.conftest import call_http
 
 
 @pytest.fixture
@@ -56,11 +56,14 @@ def test_unknown_job_is_refused_before_anything_is_recorded(storage_settings):
         assert db.query_one("SELECT COUNT(*) FROM ops.job_runs WHERE status = 'queued'")[0] == 0
 
 
-def test_status_endpoint_answers_404_json_for_an_unknown_run(migrated):
-    import function_app
+def test_status_endpoint_answers_404_json_for_an_unknown_run(migrated, functions):
+    status, body, _ = call_http(functions, "job_status", route_params={"run_id": "nope"})
+    assert status == 404 and body["error"] == "not_found"
 
-    fn = next(f for f in function_app.app.get_functions() if f.get_function_name() == "job_status")
-    req = func.HttpRequest("GET", "http://localhost/api/jobs/nope", route_params={"run_id": "nope"}, body=b"")
-    response = fn.get_user_function()(req)
-    assert response.status_code == 404
-    assert json.loads(response.get_body())["error"] == "not_found"
+
+def test_status_endpoint_shows_a_finished_run(migrated, functions):
+    from scout.migrations import job
+
+    run_id = job.apply(trigger="cli", settings=migrated)["run_id"]
+    status, body, _ = call_http(functions, "job_status", route_params={"run_id": run_id})
+    assert status == 200 and body["status"] == "succeeded" and body["job"] == "migrations.apply"

@@ -32,8 +32,11 @@ class DuckDBDatabase(Database):
                 self._conn = duckdb.connect(path)
                 break
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if "lock" not in str(exc).lower():
                     raise DatabaseError(f"cannot open {self.display_name}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(f"another run holds {self.display_name} "
+                                      f"(waited {open_timeout_seconds:g} s for it)") from None
                 time.sleep(0.05)
         for schema in _BUILTIN_SCHEMAS:
             self._conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")

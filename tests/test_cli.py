@@ -1,0 +1,87 @@
+"""The `scout` command as a data engineer uses it: exit codes, one JSON object with --json, one-line errors."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scout.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scout(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "scout", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def test_status_json_is_one_object_with_applied_and_pending_items(db_url):
+    done = scout("migrate", "status", "--json")
+    assert done.returncode == 0
+    status = json.loads(done.stdout)  # exactly one JSON document
+    assert status["applied"] == []
+    assert {"version", "description", "type", "checksum"} <= set(status["pending"][0])
+
+
+def test_apply_then_verify_exit_0_and_print_progress_on_stderr(db_url):
+    done = scout("migrate", "apply", "--json")
+    assert done.returncode == 0 and "applied V001__source_objects.sql" in done.stderr
+    assert json.loads(done.stdout)["pending"] == 0
+    assert scout("migrate", "verify").returncode == 0
+
+
+def test_verify_exits_1_on_drift(db_url, tmp_path):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(ROOT / "sql" / "migrations", folder)
+    env = {"SCOUT_MIGRATIONS_DIR": str(folder)}
+    assert scout("migrate", "apply", env=env).returncode == 0
+    (folder / "V002__reference_schema.sql").write_text("CREATE SCHEMA ref2;")
+    done = scout("migrate", "verify", "--json", env=env)
+    assert done.returncode == 1 and json.loads(done.stdout)["changed"][0]["version"] == "2"
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("migrate", "apply", "--target", "v-two"), 2, "target must be a version"),
+    (("migrate", "bogus"), 2, "invalid choice"),
+    (("jobs", "show", "00000000-0000-0000-0000-000000000000"), 4, "no job run"),
+    (("migrate", "undo", "--target", "0"), 1, "no undo file"),
+])
+def test_errors_are_one_stderr_line_and_an_exit_code(db_url, args, code, message):
+    scout("migrate", "apply", "--target", "3")
+    done = scout(*args)
+    assert done.returncode == code
+    assert message in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_bad_settings_are_exit_2_naming_the_setting(tmp_path):
+    done = scout("migrate", "status", env={"SCOUT_DATABASE_URL": "postgres://x/y"})
+    assert done.returncode == 2 and "SCOUT_DATABASE_URL" in done.stderr
+
+
+def test_error_with_json_still_prints_one_json_object(db_url):
+    done = scout("migrate", "apply", "--json", "--target", "nine")
+    assert done.returncode == 2 and json.loads(done.stdout)["error"] == "invalid_input"
+
+
+def _commands(parser, prefix=()):
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                yield (*prefix, name), sub
+                yield from _commands(sub, (*prefix, name))
+
+
+def test_every_command_is_in_the_readme_and_has_help():
+    readme = (ROOT / "README.md").read_text()
+    for path, sub in _commands(build_parser()):
+        leaf = not any(a.__class__.__name__ == "_SubParsersAction" for a in sub._actions)
+        if leaf:
+            assert sub.description, f"scout {' '.join(path)} has no help text"
+            assert re.search(r"`scout " + re.escape(" ".join(path)) + r"\b", readme), f"README lacks scout {' '.join(path)}"
