@@ -19,6 +19,8 @@ from scout import __version__
 COMMAND_MODULES = (
     "scout.migrations.cli",
     "scout.jobs.cli",
+    "scout.demo.cli",
+    "scout.personas.cli",
     "scout.pipeline",
 )
 

@@ -1,0 +1,1 @@
+"""Realistic synthetic Scout data for the embedded default (and for benchmarks)."""

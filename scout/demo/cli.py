@@ -1,0 +1,28 @@
+"""``scout demo seed``: realistic synthetic source data for the embedded default."""
+
+from __future__ import annotations
+
+import argparse
+
+from scout.cli import emit, progress_printer
+from scout.demo import job
+
+
+def _seed(args: argparse.Namespace) -> int:
+    result = job.seed(trigger="cli", transactions=args.transactions, seed=args.seed, replace=args.replace,
+                      progress=progress_printer(args.json))
+    emit(result, args.json, lambda r: "seeded: " + ", ".join(f"{t} {n:,}" for t, n in r["rows"].items()))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    demo = sub.add_parser("demo", help="synthetic demo data")
+    commands = demo.add_subparsers(dest="demo_command", metavar="COMMAND")
+    commands.required = True
+    p = commands.add_parser("seed", help="fill the source tables with realistic synthetic data",
+                            description="fill the source tables with realistic synthetic data (deterministic for a seed)")
+    p.add_argument("--transactions", type=int, default=12047, help="how many transactions (default 12047)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--replace", action="store_true", help="delete existing source rows first")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(handler=_seed)

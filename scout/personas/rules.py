@@ -1,0 +1,129 @@
+"""Persona rules and weights as read from ``ref.persona_rules`` / ``ref.persona_weights``: validated,
+split into lists, and fingerprinted so a changed rule re-scores on the next run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+
+from scout.db.base import Database
+from scout.errors import InvalidInput
+
+FALLBACK_ROLE = "Regular"
+DAYPARTS = ("Morning", "Afternoon", "Evening", "Night")
+SIGNALS = ("explicit", "term", "category", "brand", "age", "hour", "daypart", "gender", "items")
+DEFAULT_WEIGHTS = {"explicit": 1000, "term": 100, "category": 50, "brand": 50, "age": 40, "hour": 30,
+                   "daypart": 25, "gender": 20, "items": 15, "priority": 2, "threshold": 150}
+
+# Terms are matched with LIKE inside padded, lower-cased text: no wildcards or quotes may slip in.
+_TERM = re.compile(r"^[a-z0-9][a-z0-9 &'.-]*$")
+_VALUE = re.compile(r"^[^%_\[\]]+$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: int
+    role_name: str
+    priority: int
+    include_terms: tuple[str, ...]
+    exclude_terms: tuple[str, ...]
+    categories: tuple[str, ...]
+    brands: tuple[str, ...]
+    dayparts: tuple[str, ...]
+    hour_min: int | None
+    hour_max: int | None
+    min_items: int | None
+    min_age: int | None
+    max_age: int | None
+    genders: tuple[str, ...]
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (value or "").split("|") if p.strip())
+
+
+def daypart_of(hour: int) -> str:
+    """Morning 05–11, Afternoon 12–17, Evening 18–22, Night 23–04 (the domain reference)."""
+    if 5 <= hour <= 11:
+        return "Morning"
+    if 12 <= hour <= 17:
+        return "Afternoon"
+    if 18 <= hour <= 22:
+        return "Evening"
+    return "Night"
+
+
+def hour_in_window(hour: int, lo: int | None, hi: int | None) -> bool:
+    """Inclusive window; ``lo > hi`` wraps past midnight (22 → 5 holds 23:00 and 03:00)."""
+    if lo is None or hi is None:
+        return False
+    return lo <= hour <= hi if lo <= hi else (hour >= lo or hour <= hi)
+
+
+def _check(rule: Rule) -> Rule:
+    where = f"persona rule {rule.rule_id} ({rule.role_name})"
+    for term in rule.include_terms + rule.exclude_terms:
+        if not _TERM.match(term):
+            raise InvalidInput(f"{where}: term {term!r} may hold only letters, digits, spaces and & ' . -")
+    for value in rule.categories + rule.brands + rule.genders + (rule.role_name,):
+        if not _VALUE.match(value):
+            raise InvalidInput(f"{where}: {value!r} contains a wildcard character")
+    for part in rule.dayparts:
+        if part not in DAYPARTS:
+            raise InvalidInput(f"{where}: unknown daypart {part!r} (expected one of {', '.join(DAYPARTS)})")
+    for hour in (rule.hour_min, rule.hour_max):
+        if hour is not None and not 0 <= hour <= 23:
+            raise InvalidInput(f"{where}: hours must be 0-23")
+    if (rule.hour_min is None) != (rule.hour_max is None):
+        raise InvalidInput(f"{where}: hour_min and hour_max go together")
+    if rule.role_name == FALLBACK_ROLE:
+        raise InvalidInput(f"{where}: {FALLBACK_ROLE} is the fallback role, not a rule")
+    return rule
+
+
+def make_rule(row: dict) -> Rule:
+    def num(name: str) -> int | None:
+        value = row.get(name)
+        return None if value is None or value == "" else int(value)
+
+    return _check(Rule(
+        rule_id=int(row["rule_id"]), role_name=str(row["role_name"]).strip(), priority=int(row["priority"]),
+        include_terms=tuple(t.lower() for t in split_list(row.get("include_terms"))),
+        exclude_terms=tuple(t.lower() for t in split_list(row.get("exclude_terms"))),
+        categories=split_list(row.get("must_have_categories")), brands=split_list(row.get("must_have_brands")),
+        dayparts=split_list(row.get("daypart_in")), hour_min=num("hour_min"), hour_max=num("hour_max"),
+        min_items=num("min_items"), min_age=num("min_age"), max_age=num("max_age"),
+        genders=split_list(row.get("gender_in")),
+    ))
+
+
+def load_rules(db: Database) -> list[Rule]:
+    rows = db.query_dicts(
+        "SELECT rule_id, role_name, priority, include_terms, exclude_terms, must_have_categories, must_have_brands, "
+        "daypart_in, hour_min, hour_max, min_items, min_age, max_age, gender_in "
+        "FROM ref.persona_rules WHERE is_active = 1 ORDER BY rule_id")
+    if not rows:
+        raise InvalidInput("ref.persona_rules has no active rule: nothing to score with")
+    rules = [make_rule(r) for r in rows]
+    names = [r.role_name.lower() for r in rules]
+    if len(set(names)) != len(names):
+        raise InvalidInput("ref.persona_rules: two active rules share a role name")
+    return rules
+
+
+def load_weights(db: Database) -> dict[str, int]:
+    weights = dict(DEFAULT_WEIGHTS)
+    if db.table_exists("ref", "persona_weights"):
+        for signal, weight in db.query("SELECT signal, weight FROM ref.persona_weights"):
+            if signal not in DEFAULT_WEIGHTS:
+                raise InvalidInput(f"ref.persona_weights: unknown signal {signal!r}")
+            weights[signal] = int(weight)
+    return weights
+
+
+def rules_checksum(rules: list[Rule], weights: dict[str, int]) -> str:
+    """Fingerprint of everything that decides a score: active rules and weights."""
+    payload = json.dumps({"rules": [asdict(r) for r in rules], "weights": weights}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -1,0 +1,2 @@
+DROP TABLE ref.transaction_personas;
+DROP TABLE ref.persona_weights;
