@@ -5,9 +5,9 @@ Keep this import-light: an import error here makes the host load 0 functions and
 
 import azure.functions as func
 
-from scout.functions import jobs, migrations
+from scout.functions import exports, jobs, migrations
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (migrations.bp, jobs.bp):
+for blueprint in (migrations.bp, jobs.bp, exports.bp):
     app.register_functions(blueprint)

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "scout.jobs.cli",
     "scout.demo.cli",
     "scout.personas.cli",
+    "scout.exports.cli",
     "scout.pipeline",
 )
 

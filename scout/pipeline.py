@@ -1,33 +1,52 @@
 """``scout run``: the whole pipeline on the configured database, as the README's first command runs it.
 
-Today: apply all migrations and print the status table. Later stages (demo seed, persona inference,
-flat export, a Monte Carlo run) are appended to ``STAGES`` by their domains.
+migrate → demo seed (only when the source tables are empty) → persona inference → flat export →
+one Monte Carlo run. Each stage is a normal recorded job; the first failure stops the pipeline.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Any, Callable
 
 from scout.cli import emit, progress_printer
-from scout.migrations import job as migrations_job
-from scout.migrations.cli import format_status
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
+    from scout.demo import job as demo_job
+    from scout.exports import job as export_job
+    from scout.migrations import job as migrations_job
+    from scout.migrations.cli import format_status
+    from scout.personas import job as personas_job
+    from scout.personas.cli import format_counts
+
     progress = progress_printer(args.json)
-    result = {"migrations": migrations_job.apply(trigger="cli", progress=progress)}
-    status = migrations_job.status()
-    result["status"] = status
-    if not args.json:
-        print(format_status(status))
-    else:
+    say: Callable[[str], None] = (lambda _t: None) if args.json else print
+    result: dict[str, Any] = {}
+
+    result["migrations"] = migrations_job.apply(trigger="cli", progress=progress)
+    say(format_status(migrations_job.status()))
+    result["demo_seed"] = demo_job.seed(trigger="cli", only_if_empty=True, progress=progress)
+    if not result["demo_seed"].get("skipped"):
+        say(f"\nseeded demo data: {result['demo_seed']['transactions']:,} transactions")
+    result["personas"] = personas_job.infer(trigger="cli", progress=progress)
+    say("\n" + format_counts(result["personas"]))
+    result["export"] = export_job.export_flat(trigger="cli", progress=progress)
+    say("\n" + "\n".join(result["export"]["acceptance"]) + f"\nflat export: {result['export']['location']}")
+    for stage in EXTRA_STAGES:
+        result.update(stage(progress, say))
+    if args.json:
         emit(result, True)
     return 0
 
 
+#: Later stages (name -> summary), run after the export.
+EXTRA_STAGES: list[Callable[[Callable[[str], None], Callable[[str], None]], dict[str, Any]]] = []
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the whole pipeline on the configured database",
-                       description="migrate, then the rest of the pipeline, on the configured database")
+                       description="migrate, seed demo data when empty, infer personas, export, simulate")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(handler=run_pipeline)
+

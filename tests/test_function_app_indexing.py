@@ -16,6 +16,10 @@ EXPECTED = {
     "migrations_timer": ("timerTrigger", "%SCOUT_MIGRATIONS_SCHEDULE%", None, None),
     "job_status": ("httpTrigger", "jobs/{run_id}", ["GET"], "FUNCTION"),
     "jobs_worker": ("queueTrigger", "scout-jobs", None, None),
+    "personas_infer": ("httpTrigger", "personas/infer", ["POST"], "FUNCTION"),
+    "exports_flat": ("httpTrigger", "exports/flat", ["POST"], "FUNCTION"),
+    "exports_flat_latest": ("httpTrigger", "exports/flat/latest", ["GET"], "FUNCTION"),
+    "exports_nightly": ("timerTrigger", "%SCOUT_EXPORT_SCHEDULE%", None, None),
 }
 
 HEAVY = ("duckdb", "pandas", "numpy", "pyodbc", "sqlglot", "matplotlib", "pyarrow",

@@ -35,7 +35,8 @@ def connect(settings: Settings | None = None) -> Database:
     if scheme == "duckdb":
         from scout.db.duckdb_backend import DuckDBDatabase
 
-        return DuckDBDatabase(name, open_timeout_seconds=settings["SCOUT_LOCK_TIMEOUT_SECONDS"])
+        return DuckDBDatabase(name, open_timeout_seconds=settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
+                              memory_limit=settings["SCOUT_DUCKDB_MEMORY_LIMIT"])
     from scout.db.mssql_backend import connect_mssql
 
     return connect_mssql(server, name, settings)

@@ -64,6 +64,20 @@ class Database:
         """Column names and an iterator of row chunks: memory stays bounded by ``chunk_size``."""
         raise NotImplementedError
 
+    def stream_arrow(self, tsql: str, params: Sequence[Any] = (), batch_size: int = 50_000,
+                     schema: Any = None) -> Iterator[Any]:
+        """Arrow record batches of at most ``batch_size`` rows (typed by ``schema`` when given)."""
+        import pyarrow as pa
+
+        columns, chunks = self.stream(tsql, params, batch_size)
+        for rows in chunks:
+            values = list(zip(*rows)) if rows else [[] for _ in columns]
+            if schema is not None:
+                arrays = [pa.array(list(v), type=schema.field(i).type) for i, v in enumerate(values)]
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+            else:
+                yield pa.RecordBatch.from_arrays([pa.array(list(v)) for v in values], names=columns)
+
     def execute_native(self, native_sql: str, params: Sequence[Any] = ()) -> None:
         """Run a statement already in this engine's dialect (migrations translate beforehand)."""
         raise NotImplementedError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
@@ -18,7 +19,7 @@ _BUILTIN_SCHEMAS = ("dbo",)
 class DuckDBDatabase(Database):
     dialect = "duckdb"
 
-    def __init__(self, path: str, *, open_timeout_seconds: float = 30.0) -> None:
+    def __init__(self, path: str, *, open_timeout_seconds: float = 30.0, memory_limit: str = "") -> None:
         import duckdb
 
         self.path = path
@@ -38,6 +39,10 @@ class DuckDBDatabase(Database):
                     raise LockTimeout(f"another run holds {self.display_name} "
                                       f"(waited {open_timeout_seconds:g} s for it)") from None
                 time.sleep(0.05)
+        if memory_limit:
+            if not re.match(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", memory_limit.strip(), re.IGNORECASE):
+                raise DatabaseError(f"SCOUT_DUCKDB_MEMORY_LIMIT must look like 512MB or 2GB, got {memory_limit!r}")
+            self._conn.execute(f"SET memory_limit = '{memory_limit.strip()}'")
         for schema in _BUILTIN_SCHEMAS:
             self._conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         self._in_transaction = False
@@ -106,6 +111,30 @@ class DuckDBDatabase(Database):
                 cursor.close()
 
         return columns, chunks()
+
+    def stream_arrow(self, tsql: str, params: Sequence[Any] = (), batch_size: int = 50_000,
+                     schema: Any = None) -> Iterator[Any]:
+        """DuckDB hands out Arrow batches natively: no Python object per value."""
+        cursor = self._conn.cursor()
+        try:
+            relation = cursor.sql(self.sql(tsql), params=list(params)) if params else cursor.sql(self.sql(tsql))
+            reader = relation.to_arrow_reader(batch_size)
+        except Exception as exc:
+            cursor.close()
+            raise DatabaseError(f"{type(exc).__name__}: {exc}") from exc
+
+        def batches() -> Iterator[Any]:
+            try:
+                for batch in reader:
+                    yield batch.cast(schema) if schema is not None else batch
+            except Exception as exc:  # noqa: BLE001 - the stream broke: the caller must not publish
+                if isinstance(exc, DatabaseError):
+                    raise
+                raise DatabaseError(f"stream interrupted: {type(exc).__name__}: {exc}") from exc
+            finally:
+                cursor.close()
+
+        return batches()
 
     @property
     def connection(self):

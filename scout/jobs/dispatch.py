@@ -21,6 +21,8 @@ JOBS_QUEUE = "scout-jobs"
 #: ``invocation_id``, ``settings`` and the job's own parameters, and runs through ``run_job``.
 HANDLERS: dict[str, str] = {
     "migrations.apply": "scout.migrations.job:apply",
+    "personas.infer": "scout.personas.job:infer",
+    "exports.flat": "scout.exports.job:export_flat",
 }
 
 

@@ -1,0 +1,129 @@
+"""The flat export job: stream the view, check the acceptance numbers, publish only what passed.
+
+On any failure — validation, a dropped connection mid-stream, an upload error — nothing is published
+and the previous export (``latest``) stays as it was; the run is recorded as failed with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from scout.config import Settings
+from scout.db.base import Database
+from scout.errors import InvalidInput
+from scout.exports import files
+from scout.exports.acceptance import Acceptance
+from scout.exports.destinations import destination_for
+from scout.jobs.runs import JobContext, log_event, run_job
+
+VIEW = "dbo.v_flat_export_sheet"
+EVENT_EXPORT_VALIDATED = "scout.export.validated"
+BATCH_ROWS = 50_000  # rows per Arrow batch: the memory of the export, whatever its size
+
+
+class ExportRejected(RuntimeError):
+    """Validation failed: nothing was published."""
+
+    def __init__(self, acceptance: Acceptance) -> None:
+        super().__init__("export failed validation, nothing published: " + "; ".join(acceptance.problems))
+        self.summary = {**acceptance.as_dict(), "acceptance": acceptance.lines()}
+
+
+def parse_formats(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return files.FORMATS
+    items = value.split(",") if isinstance(value, str) else list(value)
+    formats = tuple(dict.fromkeys(str(f).strip().lower() for f in items if str(f).strip()))
+    unknown = [f for f in formats if f not in files.FORMATS]
+    if not formats or unknown:
+        raise InvalidInput(f"format must be a comma-separated subset of {','.join(files.FORMATS)}")
+    return formats
+
+
+def check_limit(limit: Any) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput("limit must be a positive whole number")
+    return limit
+
+
+def _selection(limit: int | None) -> str:
+    columns = ", ".join(f"[{c}]" for c in files.COLUMNS)
+    if limit is None:
+        return f"SELECT {columns} FROM {VIEW}"
+    return f"SELECT TOP ({int(limit)}) {columns} FROM {VIEW} ORDER BY Transaction_ID"
+
+
+def measure(db: Database, limit: int | None) -> tuple[int, int, int, int]:
+    """(base transactions, export rows, unique IDs, empty IDs), counted by the database."""
+    base = int(db.query_one("SELECT COUNT(*) FROM dbo.v_transactions_flat_production")[0])
+    if limit is not None:
+        base = min(base, limit)
+    row = db.query_one(
+        "SELECT COUNT(*), COUNT(DISTINCT Transaction_ID), "
+        "SUM(CASE WHEN Transaction_ID IS NULL OR Transaction_ID = '' THEN 1 ELSE 0 END) "
+        f"FROM ({_selection(limit)}) AS e")
+    return base, int(row[0]), int(row[1]), int(row[2] or 0)
+
+
+def rules_checksums(db: Database) -> dict[str, int]:
+    return {k: int(v) for k, v in db.query(
+        "SELECT rules_checksum, COUNT(*) FROM ref.transaction_personas GROUP BY rules_checksum")}
+
+
+def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None = None, limit: int | None = None,
+              formats: tuple[str, ...] = files.FORMATS, progress: Callable[[str], None] = lambda _m: None
+              ) -> dict[str, Any]:
+    destination = destination_for(out, settings)
+    staging = destination.new_staging(run_id)
+    try:
+        with db.transaction():  # one snapshot for the counts and the rows
+            base, rows, unique, empty = measure(db, limit)
+            progress(f"exporting {rows:,} rows to {destination.describe()}")
+            streamed = files.write_export(
+                db.stream_arrow(_selection(limit), batch_size=BATCH_ROWS, schema=files.schema()),
+                staging, formats, progress)
+            checksums = rules_checksums(db)
+        acceptance = Acceptance(base, rows, unique, empty, streamed)
+        log_event(EVENT_EXPORT_VALIDATED, run_id=run_id, base_transactions=base, export_rows=rows,
+                  unique_ids=unique, passed=acceptance.passed)
+        for line in acceptance.lines():
+            progress(line)
+        if not acceptance.passed:
+            raise ExportRejected(acceptance)
+        generated = datetime.now(timezone.utc)
+        folder = f"{generated:%Y%m%dT%H%M%SZ}_{run_id[:8]}"
+        manifest = {
+            "run_id": run_id, "generated_at": generated.isoformat(), "view": VIEW, "columns": list(files.COLUMNS),
+            "counts": {"base_transactions": base, "export_rows": rows, "unique_transaction_ids": unique},
+            "limit": limit, "rules_checksums": checksums,
+            "files": {p.name: {"sha256": files.sha256_of(p), "bytes": p.stat().st_size}
+                      for p in sorted(staging.iterdir())},
+        }
+        location = destination.publish(staging, folder, manifest)
+    except BaseException:
+        destination.discard(staging)
+        raise
+    return {**acceptance.as_dict(), "acceptance": acceptance.lines(), "location": location,
+            "files": sorted(manifest["files"]), "formats": list(formats)}
+
+
+def export_flat(*, trigger: str, out: str | None = None, limit: int | None = None,
+                formats: str | Iterable[str] | None = None, settings: Settings | None = None,
+                invocation_id: str = "", run_id: str | None = None,
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Recorded job ``exports.flat``."""
+    settings = settings or Settings.from_env()
+    chosen, limit = parse_formats(formats), check_limit(limit)
+
+    def body(ctx: JobContext) -> dict[str, Any]:
+        return export_in(ctx.db, settings, ctx.run_id, out=out, limit=limit, formats=chosen, progress=ctx.progress)
+
+    return run_job("exports.flat", trigger, body, settings=settings, invocation_id=invocation_id, run_id=run_id,
+                   progress=progress)
+
+
+def latest_manifest(settings: Settings | None = None, out: str | None = None) -> dict[str, Any] | None:
+    return destination_for(out, settings or Settings.from_env()).latest()

@@ -1,0 +1,81 @@
+-- The flat export sheet: exactly one row per transaction of dbo.v_transactions_flat_production.
+-- Every relation joined here is one row per canonical_tx_id by construction (GROUP BY the key, or a
+-- primary key), so interactions and insight rows can never multiply the rows (12,047 -> 33,362 once).
+-- The interaction timestamp, when present, wins over txn_ts for Daypart, weekday and hour.
+CREATE OR ALTER VIEW dbo.v_flat_export_sheet AS
+WITH interactions AS (
+    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX(Gender) AS gender
+    FROM dbo.SalesInteractions
+    GROUP BY canonical_tx_id
+),
+insights AS (
+    SELECT sessionId,
+           MAX(CASE WHEN substitution_event = '1' THEN 1 WHEN substitution_event = '0' THEN 0 END) AS substituted
+    FROM dbo.v_insight_base
+    GROUP BY sessionId
+),
+ranked_items AS (
+    SELECT canonical_tx_id, product_name,
+           ROW_NUMBER() OVER (PARTITION BY canonical_tx_id ORDER BY quantity * unit_price DESC, line_no) AS rn
+    FROM dbo.TransactionItems
+),
+other_items AS (
+    SELECT DISTINCT o.canonical_tx_id, o.product_name
+    FROM ranked_items AS o
+    JOIN ranked_items AS p ON p.canonical_tx_id = o.canonical_tx_id AND p.rn = 1
+    WHERE o.rn > 1 AND o.product_name <> p.product_name
+),
+other_products AS (
+    SELECT canonical_tx_id, STRING_AGG(product_name, '; ') WITHIN GROUP (ORDER BY product_name) AS products
+    FROM other_items
+    GROUP BY canonical_tx_id
+),
+base AS (
+    SELECT f.canonical_tx_id, f.total_amount, f.total_items, f.category, f.brand, f.store_name,
+           COALESCE(i.ix_ts, f.txn_ts) AS ts, i.age, i.gender, tp.role, s.substituted, o.products
+    FROM dbo.v_transactions_flat_production AS f
+    LEFT JOIN interactions AS i ON i.canonical_tx_id = f.canonical_tx_id
+    LEFT JOIN ref.transaction_personas AS tp ON tp.canonical_tx_id = f.canonical_tx_id
+    LEFT JOIN insights AS s ON s.sessionId = f.canonical_tx_id
+    LEFT JOIN other_products AS o ON o.canonical_tx_id = f.canonical_tx_id
+),
+timed AS (
+    SELECT b.*, DATEPART(hour, b.ts) AS hr,
+           DATEDIFF(day, CAST('1900-01-01' AS DATE), CAST(b.ts AS DATE)) % 7 AS weekday_index
+    FROM base AS b
+)
+SELECT
+    CAST(canonical_tx_id AS NVARCHAR(64)) AS Transaction_ID,
+    CAST(total_amount AS DECIMAL(18, 2)) AS Transaction_Value,
+    CAST(total_items AS INT) AS Basket_Size,
+    category AS Category,
+    brand AS Brand,
+    CASE
+        WHEN hr BETWEEN 5 AND 11 THEN 'Morning'
+        WHEN hr BETWEEN 12 AND 17 THEN 'Afternoon'
+        WHEN hr BETWEEN 18 AND 22 THEN 'Evening'
+        ELSE 'Night'
+    END AS Daypart,
+    CONCAT_WS(' ',
+        CASE
+            WHEN age BETWEEN 18 AND 24 THEN '18-24'
+            WHEN age BETWEEN 25 AND 34 THEN '25-34'
+            WHEN age BETWEEN 35 AND 44 THEN '35-44'
+            WHEN age BETWEEN 45 AND 54 THEN '45-54'
+            WHEN age BETWEEN 55 AND 64 THEN '55-64'
+            WHEN age >= 65 THEN '65+'
+        END,
+        CASE WHEN gender IN ('Male', 'Female') THEN gender END,
+        CASE WHEN role <> 'Regular' THEN role END
+    ) AS [Demographics (Age/Gender/Role)],
+    CASE WHEN weekday_index IN (5, 6) THEN 'Weekend' ELSE 'Weekday' END AS Weekday_vs_Weekend,
+    CASE
+        WHEN hr = 0 THEN '12AM'
+        WHEN hr < 12 THEN CONCAT(hr, 'AM')
+        WHEN hr = 12 THEN '12PM'
+        ELSE CONCAT(hr - 12, 'PM')
+    END AS [Time of transaction],
+    store_name AS Location,
+    COALESCE(products, '') AS Other_Products,
+    CAST(substituted AS BIT) AS Was_Substitution
+FROM timed;

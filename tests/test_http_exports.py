@@ -1,0 +1,67 @@
+"""Inference and export on demand over HTTP: 202 with a status URL, the queue worker does the work."""
+
+import json
+
+import pytest
+
+from scout.config import Settings
+from scout.jobs import dispatch
+from tests.conftest import call_http
+
+
+@pytest.fixture
+def queued(migrated, azurite, monkeypatch):
+    monkeypatch.setenv("AzureWebJobsStorage", azurite)
+    from scout.demo import job as demo
+
+    demo.seed(trigger="cli", transactions=300, seed=3)
+    return Settings.from_env()
+
+
+def drain(settings):
+    """Play the queue worker: run every queued job message once."""
+    from scout.storage import queue_client
+
+    queue = queue_client(settings, dispatch.JOBS_QUEUE)
+    results = []
+    for message in queue.receive_messages(max_messages=32, visibility_timeout=30):
+        results.append(dispatch.run_message(message.content, settings=settings))
+        queue.delete_message(message)
+    return results
+
+
+def test_infer_then_export_over_http_and_read_the_latest_manifest(queued, functions):
+    status, body, response = call_http(functions, "personas_infer", "POST", "http://host/api/personas/infer",
+                                       body='{"full": true}')
+    assert status == 202 and body["status"] == "queued"
+    assert response.headers["Location"] == body["status_url"] == f"http://host/api/jobs/{body['run_id']}"
+    assert drain(queued)[0]["scored"] == 300
+
+    status, body, _ = call_http(functions, "exports_flat", "POST", "http://host/api/exports/flat",
+                                body='{"format": "csv,parquet"}')
+    assert status == 202
+    [done] = drain(queued)
+    assert done["acceptance"][-1] == "PASSED"
+
+    status, run, _ = call_http(functions, "job_status", route_params={"run_id": body["run_id"]})
+    assert status == 200 and run["status"] == "succeeded" and run["summary"]["export_rows"] == 300
+
+    status, manifest, _ = call_http(functions, "exports_flat_latest")
+    assert status == 200 and manifest["run_id"] == body["run_id"] and manifest["counts"]["export_rows"] == 300
+
+
+def test_latest_is_404_json_before_any_export(migrated, functions):
+    status, body, _ = call_http(functions, "exports_flat_latest")
+    assert status == 404 and body["error"] == "not_found"
+
+
+@pytest.mark.parametrize("name, body, message", [
+    ("exports_flat", '{"limit": -3}', "limit must be a positive"),
+    ("exports_flat", '{"format": "pdf"}', "format must be"),
+    ("exports_flat", '{"limit": 10, "where": "1=1"}', "unknown field(s): where"),
+    ("personas_infer", '{"full": "yes"}', "field full must be bool"),
+])
+def test_bad_requests_are_400_json_and_nothing_is_queued(queued, functions, name, body, message):
+    status, payload, _ = call_http(functions, name, "POST", body=body)
+    assert status == 400 and message in payload["message"]
+    assert drain(queued) == []
