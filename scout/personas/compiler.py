@@ -1,10 +1,12 @@
 """Compile the active persona rules into ONE set-based T-SQL statement the database executes.
 
-Scoring is an aggregation of *signal rows*: every (transaction, rule, signal) that holds becomes a row
-with its weight and a label (``term:eskwela``); a rule's score is the sum of its signals minus
-``priority`` × weight; the best rule at or above the threshold wins (ties: priority, then name),
-else ``Regular``. Reasons are the winning rule's four heaviest signals. Rule values are validated
-(scout.personas.rules) and written as quoted literals, so the statement reads no unvalidated text.
+The rules are data; this module turns them into the statement a person would otherwise hand-write:
+every transaction is reduced to one row, and for every rule ``k`` the row gets the signals that hold
+(``f<k>_age``, the first matching term ``t<k>``, the basket's matching category ``c<k>`` …), the
+rule's score (the weights of its signals minus ``priority`` × weight) and whether it passes the
+threshold and no exclude term vetoes it. The best passing rule wins — ties by priority, then name,
+settled by the order the rules are written in — else ``Regular``. Reasons are the winner's four
+heaviest signals. Rule values are validated (scout.personas.rules) and written as quoted literals.
 """
 
 from __future__ import annotations
@@ -18,37 +20,22 @@ _HEX = re.compile(r"^[0-9a-f]{64}$")
 # Punctuation becomes a space, so terms match whole words: ' eskwela ' in ' sa eskwela, po '.
 _PUNCTUATION = ".,!?;:()\"/\\\n\r\t"
 
+#: Signals in the order reasons list them after weight (as in the reference scorer).
+SIGNAL_ORDER = ("explicit", "term", "category", "brand", "age", "hour", "daypart", "gender", "items")
+
 
 def quote(value: str) -> str:
     return "N'" + value.replace("'", "''") + "'"
 
 
-def _values(name: str, columns: tuple[str, str], rows: list[tuple[int, str]]) -> str:
-    """A two-column relation of literals; an empty list is an empty relation of the right types."""
-    if not rows:
-        return (f"{name} AS (SELECT CAST(NULL AS INT) AS {columns[0]}, CAST(NULL AS NVARCHAR(200)) AS {columns[1]} "
-                f"WHERE 1 = 0)")
-    body = ", ".join(f"({rule_id}, {quote(value)})" for rule_id, value in rows)
-    return f"{name} AS (SELECT * FROM (VALUES {body}) AS v({columns[0]}, {columns[1]}))"
-
-
-def _int(value: int | None) -> str:
-    return "CAST(NULL AS INT)" if value is None else str(int(value))
-
-
-def _rules_relation(rules: list[Rule]) -> str:
-    rows = ", ".join(
-        f"({r.rule_id}, {quote(r.role_name)}, {int(r.priority)}, {_int(r.hour_min)}, {_int(r.hour_max)}, "
-        f"{_int(r.min_items)}, {_int(r.min_age)}, {_int(r.max_age)})" for r in rules)
-    return ("rules AS (SELECT * FROM (VALUES " + rows +
-            ") AS v(rule_id, role_name, priority, hour_min, hour_max, min_items, min_age, max_age))")
+def _in_list(expr: str, values: tuple[str, ...]) -> str:
+    return f"{expr} IN ({', '.join(quote(v) for v in values)})"
 
 
 def _normalized_words(column: str) -> str:
-    expr = f"LOWER(COALESCE({column}, ''))"
-    for ch in _PUNCTUATION:
-        expr = f"REPLACE({expr}, {quote(ch)}, ' ')"
-    return f"CONCAT(' ', {expr}, ' ')"
+    """Lower case, punctuation to spaces, padded: `` sa eskwela  po `` (TRANSLATE: SQL Server 2017+, DuckDB)."""
+    return (f"CONCAT(' ', TRANSLATE(LOWER(COALESCE({column}, '')), {quote(_PUNCTUATION)}, "
+            f"{quote(' ' * len(_PUNCTUATION))}), ' ')")
 
 
 def daypart_case(hour: str) -> str:
@@ -56,135 +43,174 @@ def daypart_case(hour: str) -> str:
             f"WHEN {hour} BETWEEN 18 AND 22 THEN 'Evening' ELSE 'Night' END")
 
 
+def _flag(condition: str) -> str:
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
+def _signal_flags(r: Rule) -> dict[str, str]:
+    """For rule ``r``: an expression per signal that is 1 when it holds for the transaction row."""
+    k = r.rule_id
+    age = "0"
+    if r.min_age is not None or r.max_age is not None:
+        bounds = [f"age >= {r.min_age}" if r.min_age is not None else "",
+                  f"age <= {r.max_age}" if r.max_age is not None else ""]
+        age = _flag(" AND ".join(["age IS NOT NULL"] + [b for b in bounds if b]))
+    hour = "0"
+    if r.hour_min is not None and r.hour_max is not None:
+        hour = _flag(f"hr >= {r.hour_min} AND hr <= {r.hour_max}" if r.hour_min <= r.hour_max
+                     else f"(hr >= {r.hour_min} OR hr <= {r.hour_max})")
+    return {
+        "explicit": f"x{k}",
+        "term": _flag(f"t{k} IS NOT NULL"),
+        "category": _flag(f"c{k} IS NOT NULL"),
+        "brand": _flag(f"b{k} IS NOT NULL"),
+        "age": age,
+        "hour": hour,
+        "daypart": _flag(_in_list("daypart", r.dayparts)) if r.dayparts else "0",
+        "gender": _flag(_in_list("LOWER(gender)", tuple(g.lower() for g in r.genders))) if r.genders else "0",
+        "items": _flag(f"total_items >= {r.min_items}") if r.min_items is not None else "0",
+    }
+
+
+def _labels(r: Rule) -> dict[str, str]:
+    k = r.rule_id
+    return {"explicit": quote(f"explicit:{r.role_name}"), "term": f"CONCAT('term:', t{k})",
+            "category": f"CONCAT('category:', c{k})", "brand": f"CONCAT('brand:', b{k})",
+            "age": "CONCAT('age:', age)", "hour": "CONCAT('hour:', hr)", "daypart": "CONCAT('daypart:', daypart)",
+            "gender": "CONCAT('gender:', gender)", "items": "CONCAT('items:', total_items)"}
+
+
+def _reasons(r: Rule, weights: dict[str, int]) -> str:
+    """The first four signals of rule ``r`` that hold, heaviest first."""
+    ordered = sorted(SIGNAL_ORDER, key=lambda sig: (-weights[sig], SIGNAL_ORDER.index(sig)))
+    labels, kept = _labels(r), []
+    for i, sig in enumerate(ordered):
+        before = " + ".join(f"f{r.rule_id}_{p}" for p in ordered[:i]) or "0"
+        kept.append(f"CASE WHEN f{r.rule_id}_{sig} = 1 AND {before} < 4 THEN {labels[sig]} END")
+    return "CONCAT_WS('; ', " + ", ".join(kept) + ")"
+
+
+def _first_term(words: str, terms: tuple[str, ...]) -> str:
+    """The alphabetically first term found as a whole word or phrase, else NULL."""
+    if not terms:
+        return "CAST(NULL AS NVARCHAR(200))"
+    whens = " ".join(f"WHEN {words} LIKE {quote('% ' + t + ' %')} THEN {quote(t)}" for t in sorted(set(terms)))
+    return f"CASE {whens} END"
+
+
 def compile_inference(rules: list[Rule], weights: dict[str, int], checksum: str, *, full: bool) -> str:
-    """The INSERT ... SELECT that scores every transaction still to score and writes ref.transaction_personas."""
+    """The statement that scores every transaction still to score and merges it into ref.transaction_personas.
+
+    A MERGE, not DELETE + INSERT: rows are updated in place, so rescoring never rebuilds the key index.
+    """
     if not _HEX.match(checksum):
         raise ValueError("checksum must be a sha256 hex digest")
-    w = {k: int(v) for k, v in weights.items()}
+    if not rules:
+        raise ValueError("no rules to compile")
+    w = {key: int(value) for key, value in weights.items()}
     pending = "" if full else (
         "WHERE NOT EXISTS (SELECT 1 FROM ref.transaction_personas AS p "
         f"WHERE p.canonical_tx_id = t.canonical_tx_id AND p.rules_checksum = '{checksum}')")
-    relations = [
-        _rules_relation(rules),
-        _values("rule_terms", ("rule_id", "term"), [(r.rule_id, t) for r in rules for t in r.include_terms]),
-        _values("rule_excludes", ("rule_id", "term"), [(r.rule_id, t) for r in rules for t in r.exclude_terms]),
-        _values("rule_categories", ("rule_id", "category"),
-                [(r.rule_id, c.lower()) for r in rules for c in r.categories]),
-        _values("rule_brands", ("rule_id", "brand"), [(r.rule_id, b.lower()) for r in rules for b in r.brands]),
-        _values("rule_dayparts", ("rule_id", "daypart"), [(r.rule_id, d) for r in rules for d in r.dayparts]),
-        _values("rule_genders", ("rule_id", "gender"), [(r.rule_id, g.lower()) for r in rules for g in r.genders]),
-    ]
+    by_rank = sorted(rules, key=lambda r: (r.priority, r.role_name))  # tie order among equal scores
+
+    explicit = ",\n           ".join(
+        f"MAX(CASE WHEN LOWER(LTRIM(RTRIM(EmotionalState))) = {quote(r.role_name.lower())} THEN 1 ELSE 0 END) AS x{r.rule_id}"
+        for r in rules)
+    basket = ",\n           ".join(
+        [f"MIN(CASE WHEN {_in_list('LOWER(category)', tuple(c.lower() for c in r.categories))} THEN category END) AS c{r.rule_id}"
+         if r.categories else f"CAST(NULL AS NVARCHAR(100)) AS c{r.rule_id}" for r in rules] +
+        [f"MIN(CASE WHEN {_in_list('LOWER(brand)', tuple(b.lower() for b in r.brands))} THEN brand END) AS b{r.rule_id}"
+         if r.brands else f"CAST(NULL AS NVARCHAR(100)) AS b{r.rule_id}" for r in rules])
+    per_rule = ", ".join(f"COALESCE(ix.x{r.rule_id}, 0) AS x{r.rule_id}, bk.c{r.rule_id}, bk.b{r.rule_id}" for r in rules)
+    terms = ",\n           ".join(
+        f"{_first_term('words', r.include_terms)} AS t{r.rule_id}, "
+        + (_flag(" OR ".join(f"words LIKE {quote('% ' + t + ' %')}" for t in r.exclude_terms)) if r.exclude_terms else "0")
+        + f" AS v{r.rule_id}" for r in rules)
+    flags = ",\n           ".join(f"{expr} AS f{r.rule_id}_{sig}" for r in rules for sig, expr in _signal_flags(r).items())
+    scores = ",\n           ".join(
+        f"{' + '.join(f'{w[sig]} * f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} - {w['priority'] * r.priority} AS s{r.rule_id}, "
+        f"{' + '.join(f'f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} AS n{r.rule_id}" for r in rules)
+    eligible = ",\n           ".join(
+        f"CASE WHEN n{r.rule_id} > 0 AND s{r.rule_id} >= {w['threshold']} AND (f{r.rule_id}_explicit = 1 OR v{r.rule_id} = 0) "
+        f"THEN 1 ELSE 0 END AS e{r.rule_id}" for r in rules)
+    best_eligible = "GREATEST(" + ", ".join(f"CASE WHEN e{r.rule_id} = 1 THEN s{r.rule_id} END" for r in rules) + ")"
+    best_any = "GREATEST(" + ", ".join(f"CASE WHEN n{r.rule_id} > 0 THEN s{r.rule_id} END" for r in rules) + ")"
+    total = " + ".join(f"e{r.rule_id} * s{r.rule_id}" for r in rules)
+    winner = "CASE " + " ".join(f"WHEN e{r.rule_id} = 1 AND s{r.rule_id} = best_eligible THEN {r.rule_id}"
+                                for r in by_rank) + " END"
+    role = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {quote(r.role_name)}" for r in rules) + \
+           f" ELSE {quote(FALLBACK_ROLE)} END"
+    reasons = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {_reasons(r, w)}" for r in rules) + " END"
+    threshold = w["threshold"]
     return f"""
-WITH {", ".join(relations)},
-ix AS (
+WITH ix AS (
     SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX(Gender) AS gender,
-           STRING_AGG(CAST(TranscriptionText AS NVARCHAR(MAX)), ' ') AS transcript
+           STRING_AGG(CAST(TranscriptionText AS NVARCHAR(MAX)), ' ') AS transcript,
+           {explicit}
     FROM dbo.SalesInteractions
+    GROUP BY canonical_tx_id
+),
+bk AS (
+    SELECT canonical_tx_id,
+           {basket}
+    FROM dbo.TransactionItems
     GROUP BY canonical_tx_id
 ),
 tx0 AS (
     SELECT t.canonical_tx_id, t.total_items, ix.age, ix.gender,
            DATEPART(hour, COALESCE(ix.ix_ts, t.txn_ts)) AS hr,
-           {_normalized_words("ix.transcript")} AS words
+           {_normalized_words("ix.transcript")} AS words,
+           {per_rule}
     FROM dbo.Transactions AS t
     LEFT JOIN ix ON ix.canonical_tx_id = t.canonical_tx_id
+    LEFT JOIN bk ON bk.canonical_tx_id = t.canonical_tx_id
     {pending}
 ),
 tx AS (
-    SELECT canonical_tx_id, total_items, age, gender, hr, words, {daypart_case("hr")} AS daypart FROM tx0
+    SELECT tx0.*, {daypart_case("hr")} AS daypart,
+           {terms}
+    FROM tx0
 ),
-basket AS (
-    SELECT DISTINCT i.canonical_tx_id, LOWER(i.category) AS category, LOWER(i.brand) AS brand,
-           i.category AS category_label, i.brand AS brand_label
-    FROM dbo.TransactionItems AS i
-    JOIN tx ON tx.canonical_tx_id = i.canonical_tx_id
-),
-explicit_roles AS (
-    SELECT DISTINCT si.canonical_tx_id, r.rule_id, r.role_name
-    FROM dbo.SalesInteractions AS si
-    JOIN tx ON tx.canonical_tx_id = si.canonical_tx_id
-    JOIN rules AS r ON LOWER(LTRIM(RTRIM(si.EmotionalState))) = LOWER(r.role_name)
-),
-signals AS (
-    SELECT canonical_tx_id, rule_id, {w['explicit']} AS w, 1 AS ord, CONCAT('explicit:', role_name) AS label
-    FROM explicit_roles
-    UNION ALL
-    SELECT tx.canonical_tx_id, rt.rule_id, {w['term']}, 2, CONCAT('term:', MIN(rt.term))
-    FROM tx JOIN rule_terms AS rt ON tx.words LIKE CONCAT('% ', rt.term, ' %')
-    GROUP BY tx.canonical_tx_id, rt.rule_id
-    UNION ALL
-    SELECT b.canonical_tx_id, rc.rule_id, {w['category']}, 3, CONCAT('category:', MIN(b.category_label))
-    FROM basket AS b JOIN rule_categories AS rc ON rc.category = b.category
-    GROUP BY b.canonical_tx_id, rc.rule_id
-    UNION ALL
-    SELECT b.canonical_tx_id, rb.rule_id, {w['brand']}, 4, CONCAT('brand:', MIN(b.brand_label))
-    FROM basket AS b JOIN rule_brands AS rb ON rb.brand = b.brand
-    GROUP BY b.canonical_tx_id, rb.rule_id
-    UNION ALL
-    SELECT tx.canonical_tx_id, r.rule_id, {w['age']}, 5, CONCAT('age:', tx.age)
-    FROM tx JOIN rules AS r ON tx.age IS NOT NULL AND (r.min_age IS NOT NULL OR r.max_age IS NOT NULL)
-        AND (r.min_age IS NULL OR tx.age >= r.min_age) AND (r.max_age IS NULL OR tx.age <= r.max_age)
-    UNION ALL
-    SELECT tx.canonical_tx_id, r.rule_id, {w['hour']}, 6, CONCAT('hour:', tx.hr)
-    FROM tx JOIN rules AS r ON r.hour_min IS NOT NULL AND r.hour_max IS NOT NULL
-        AND ((r.hour_min <= r.hour_max AND tx.hr >= r.hour_min AND tx.hr <= r.hour_max)
-          OR (r.hour_min > r.hour_max AND (tx.hr >= r.hour_min OR tx.hr <= r.hour_max)))
-    UNION ALL
-    SELECT tx.canonical_tx_id, rd.rule_id, {w['daypart']}, 7, CONCAT('daypart:', tx.daypart)
-    FROM tx JOIN rule_dayparts AS rd ON rd.daypart = tx.daypart
-    UNION ALL
-    SELECT tx.canonical_tx_id, rg.rule_id, {w['gender']}, 8, CONCAT('gender:', tx.gender)
-    FROM tx JOIN rule_genders AS rg ON rg.gender = LOWER(tx.gender)
-    UNION ALL
-    SELECT tx.canonical_tx_id, r.rule_id, {w['items']}, 9, CONCAT('items:', tx.total_items)
-    FROM tx JOIN rules AS r ON r.min_items IS NOT NULL AND tx.total_items >= r.min_items
-),
-vetoed AS (
-    SELECT DISTINCT tx.canonical_tx_id, re.rule_id
-    FROM tx JOIN rule_excludes AS re ON tx.words LIKE CONCAT('% ', re.term, ' %')
+flagged AS (
+    SELECT tx.*,
+           {flags}
+    FROM tx
 ),
 scored AS (
-    SELECT s.canonical_tx_id, s.rule_id, MAX(r.role_name) AS role_name, MAX(r.priority) AS priority,
-           SUM(s.w) - {w['priority']} * MAX(r.priority) AS score,
-           MAX(CASE WHEN s.ord = 1 THEN 1 ELSE 0 END) AS has_explicit
-    FROM signals AS s JOIN rules AS r ON r.rule_id = s.rule_id
-    GROUP BY s.canonical_tx_id, s.rule_id
+    SELECT flagged.*,
+           {scores}
+    FROM flagged
 ),
-eligible AS (
-    SELECT sc.* FROM scored AS sc
-    WHERE sc.score >= {w['threshold']}
-      AND (sc.has_explicit = 1 OR NOT EXISTS (
-          SELECT 1 FROM vetoed AS v WHERE v.canonical_tx_id = sc.canonical_tx_id AND v.rule_id = sc.rule_id))
+judged AS (
+    SELECT scored.*,
+           {eligible}
+    FROM scored
 ),
-ranked AS (
-    SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.canonical_tx_id ORDER BY e.score DESC, e.priority, e.role_name) AS rn,
-           SUM(e.score) OVER (PARTITION BY e.canonical_tx_id) AS total
-    FROM eligible AS e
+summed AS (
+    SELECT judged.*, {best_eligible} AS best_eligible, {best_any} AS best_any, {total} AS total
+    FROM judged
 ),
-winner AS (SELECT canonical_tx_id, rule_id, role_name, score, total FROM ranked WHERE rn = 1),
-reason_rows AS (
-    SELECT s.canonical_tx_id, s.label, s.w, s.ord,
-           ROW_NUMBER() OVER (PARTITION BY s.canonical_tx_id ORDER BY s.w DESC, s.ord, s.label) AS k
-    FROM signals AS s JOIN winner AS wn ON wn.canonical_tx_id = s.canonical_tx_id AND wn.rule_id = s.rule_id
+decided AS (
+    SELECT summed.*, {winner} AS winner FROM summed
 ),
-reasons AS (
-    SELECT canonical_tx_id, STRING_AGG(label, '; ') WITHIN GROUP (ORDER BY w DESC, ord, label) AS reasons
-    FROM reason_rows WHERE k <= 4
-    GROUP BY canonical_tx_id
-),
-best AS (SELECT canonical_tx_id, MAX(score) AS best FROM scored GROUP BY canonical_tx_id)
-INSERT INTO ref.transaction_personas (canonical_tx_id, role, confidence, reasons, rules_checksum, scored_at)
-SELECT tx.canonical_tx_id,
-       COALESCE(wn.role_name, {quote(FALLBACK_ROLE)}),
-       CAST(CASE
-           WHEN wn.rule_id IS NOT NULL THEN ROUND(1.0 * wn.score / wn.total, 4)
-           WHEN b.best IS NULL OR b.best <= 0 THEN 1
-           WHEN b.best >= {w['threshold']} THEN 0
-           ELSE ROUND(1.0 - 1.0 * b.best / {w['threshold']}, 4)
-       END AS DECIMAL(5, 4)),
-       rs.reasons, '{checksum}', SYSUTCDATETIME()
-FROM tx
-LEFT JOIN winner AS wn ON wn.canonical_tx_id = tx.canonical_tx_id
-LEFT JOIN reasons AS rs ON rs.canonical_tx_id = tx.canonical_tx_id
-LEFT JOIN best AS b ON b.canonical_tx_id = tx.canonical_tx_id
+scores AS (
+    SELECT canonical_tx_id,
+           {role} AS role,
+           CAST(CASE
+               WHEN winner IS NOT NULL THEN ROUND(1.0 * best_eligible / total, 4)
+               WHEN best_any IS NULL OR best_any <= 0 THEN 1
+               WHEN best_any >= {threshold} THEN 0
+               ELSE ROUND(1.0 - 1.0 * best_any / {threshold}, 4)
+           END AS DECIMAL(5, 4)) AS confidence,
+           {reasons} AS reasons,
+           N'{checksum}' AS rules_checksum,
+           SYSUTCDATETIME() AS scored_at
+    FROM decided
+)
+MERGE INTO ref.transaction_personas AS p
+USING scores AS s ON p.canonical_tx_id = s.canonical_tx_id
+WHEN MATCHED THEN UPDATE SET role = s.role, confidence = s.confidence, reasons = s.reasons,
+    rules_checksum = s.rules_checksum, scored_at = s.scored_at
+WHEN NOT MATCHED THEN INSERT (canonical_tx_id, role, confidence, reasons, rules_checksum, scored_at)
+    VALUES (s.canonical_tx_id, s.role, s.confidence, s.reasons, s.rules_checksum, s.scored_at);
 """

@@ -19,18 +19,16 @@ def infer_in(db: Database, *, full: bool = False, progress: Callable[[str], None
     checksum = rules_checksum(rules, weights)
     statement = compile_inference(rules, weights, checksum, full=full)
     started = time.perf_counter()
+    current = "SELECT COUNT(*) FROM ref.transaction_personas WHERE rules_checksum = ?"
     with db.transaction():
-        if full:
-            db.execute("DELETE FROM ref.transaction_personas")
-        else:
-            db.execute("DELETE FROM ref.transaction_personas WHERE rules_checksum <> ?", (checksum,))
-        before = db.query_one("SELECT COUNT(*) FROM ref.transaction_personas")[0]
+        before = 0 if full else int(db.query_one(current, (checksum,))[0])
         progress(f"scoring with {len(rules)} active rules ({'full' if full else 'incremental'})")
         db.execute(statement)
-        after = db.query_one("SELECT COUNT(*) FROM ref.transaction_personas")[0]
-    roles = dict(db.query("SELECT role, COUNT(*) FROM ref.transaction_personas GROUP BY role ORDER BY role"))
-    progress(f"scored {after - before} transactions in {time.perf_counter() - started:.1f} s")
-    return {"scored": int(after - before), "total": int(after), "roles": {k: int(v) for k, v in roles.items()},
+        scored = int(db.query_one(current, (checksum,))[0]) - before
+    roles = {k: int(v) for k, v in db.query(
+        "SELECT role, COUNT(*) FROM ref.transaction_personas GROUP BY role ORDER BY role")}
+    progress(f"scored {scored} transactions in {time.perf_counter() - started:.1f} s")
+    return {"scored": scored, "total": sum(roles.values()), "roles": roles,
             "rules_checksum": checksum, "active_rules": len(rules), "full": full}
 
 
