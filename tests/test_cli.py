@@ -33,6 +33,19 @@ def test_apply_then_verify_exit_0_and_print_progress_on_stderr(db_url):
     assert done.returncode == 0 and "applied V001__source_objects.sql" in done.stderr
     assert json.loads(done.stdout)["pending"] == 0
     assert scout("migrate", "verify").returncode == 0
+    status = json.loads(scout("migrate", "status", "--json").stdout)
+    assert status["pending"] == [] and all({"version", "description", "type", "checksum"} <= set(m)
+                                           for m in status["applied"])
+
+
+def test_verify_exits_1_and_names_the_file_batch_and_line_of_a_lint_error(db_url, tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "V1__t.sql").write_text("CREATE TABLE dbo.t (a INT);\nGO\nCREATE TABLE dbo.u (id INT IDENTITY(1,1));")
+    done = scout("migrate", "verify", env={"SCOUT_MIGRATIONS_DIR": str(folder)})
+    assert done.returncode == 1 and "lint: V1__t.sql batch 2 line 1: IDENTITY" in done.stdout
+    applied = scout("migrate", "apply", env={"SCOUT_MIGRATIONS_DIR": str(folder)})
+    assert applied.returncode == 1 and applied.stderr.count("\n") == 1 and "V1__t.sql batch 2" in applied.stderr
 
 
 def test_verify_exits_1_on_drift(db_url, tmp_path):
