@@ -78,9 +78,12 @@ def test_bad_settings_are_exit_2_naming_the_setting(tmp_path):
     assert done.returncode == 2 and "SCOUT_DATABASE_URL" in done.stderr
 
 
-def test_error_with_json_still_prints_one_json_object(db_url):
-    done = scout("migrate", "apply", "--json", "--target", "nine")
+@pytest.mark.parametrize("args", [("migrate", "apply", "--json", "--target", "nine"),
+                                  ("migrate", "apply", "--json", "--no-such-option")])
+def test_error_with_json_still_prints_one_json_object(db_url, args):
+    done = scout(*args)
     assert done.returncode == 2 and json.loads(done.stdout)["error"] == "invalid_input"
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
 def _commands(parser, prefix=()):
