@@ -101,3 +101,12 @@ def test_every_command_is_in_the_readme_and_has_help():
         if leaf:
             assert sub.description, f"scout {' '.join(path)} has no help text"
             assert re.search(r"`scout " + re.escape(" ".join(path)) + r"\b", readme), f"README lacks scout {' '.join(path)}"
+
+
+def test_dry_run_prints_the_sql_of_both_engines_and_changes_nothing(db_url):
+    done = scout("migrate", "apply", "--dry-run", "--target", "2")
+    assert done.returncode == 0
+    assert done.stdout.count("-- T-SQL (Azure SQL):") == 2 and done.stdout.count("-- DuckDB:") == 2
+    assert "2 migration(s) would be applied (dry run: nothing changed)" in done.stdout
+    status = json.loads(scout("migrate", "status", "--json").stdout)
+    assert status["applied"] == [] and len(status["pending"]) > 2
