@@ -14,6 +14,8 @@ REJECTED = [
     # procedural / session T-SQL: the ledger already runs each migration once, in one transaction
     ("IF OBJECT_ID('dbo.t') IS NULL CREATE TABLE dbo.t (a INT);", "IF is procedural"),
     ("CREATE TABLE dbo.t (a INT); IF 1 = 1 SELECT 1;", "IF is procedural"),
+    ("IF NOT EXISTS (SELECT 1 FROM sys.tables WHERE name = N't')\nCREATE TABLE dbo.t (a INT);", "IF is procedural"),
+    ("BEGIN\nCREATE TABLE dbo.t (a INT);\nEND", "outside the supported subset"),
     ("WHILE 1 = 0 SELECT 1;", "WHILE is procedural"),
     ("EXEC sp_rename 'a', 'b';", "EXEC is procedural"),
     ("SELECT 1; EXEC sp_x;", "EXEC is procedural"),
