@@ -28,6 +28,8 @@ COMMAND_MODULES = (
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too; keep it short)
+        if "--json" in sys.argv[1:]:  # the caller parses stdout: still one JSON object
+            print(json.dumps({"error": "invalid_input", "message": message, "run_id": None}))
         self.exit(2, f"scout: {message}\n")
 
 

@@ -33,6 +33,19 @@ def test_apply_then_verify_exit_0_and_print_progress_on_stderr(db_url):
     assert done.returncode == 0 and "applied V001__source_objects.sql" in done.stderr
     assert json.loads(done.stdout)["pending"] == 0
     assert scout("migrate", "verify").returncode == 0
+    status = json.loads(scout("migrate", "status", "--json").stdout)
+    assert status["pending"] == [] and all({"version", "description", "type", "checksum"} <= set(m)
+                                           for m in status["applied"])
+
+
+def test_verify_exits_1_and_names_the_file_batch_and_line_of_a_lint_error(db_url, tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "V1__t.sql").write_text("CREATE TABLE dbo.t (a INT);\nGO\nCREATE TABLE dbo.u (id INT IDENTITY(1,1));")
+    done = scout("migrate", "verify", env={"SCOUT_MIGRATIONS_DIR": str(folder)})
+    assert done.returncode == 1 and "lint: V1__t.sql batch 2 line 1: IDENTITY" in done.stdout
+    applied = scout("migrate", "apply", env={"SCOUT_MIGRATIONS_DIR": str(folder)})
+    assert applied.returncode == 1 and applied.stderr.count("\n") == 1 and "V1__t.sql batch 2" in applied.stderr
 
 
 def test_verify_exits_1_on_drift(db_url, tmp_path):
@@ -65,9 +78,12 @@ def test_bad_settings_are_exit_2_naming_the_setting(tmp_path):
     assert done.returncode == 2 and "SCOUT_DATABASE_URL" in done.stderr
 
 
-def test_error_with_json_still_prints_one_json_object(db_url):
-    done = scout("migrate", "apply", "--json", "--target", "nine")
+@pytest.mark.parametrize("args", [("migrate", "apply", "--json", "--target", "nine"),
+                                  ("migrate", "apply", "--json", "--no-such-option")])
+def test_error_with_json_still_prints_one_json_object(db_url, args):
+    done = scout(*args)
     assert done.returncode == 2 and json.loads(done.stdout)["error"] == "invalid_input"
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
 def _commands(parser, prefix=()):
@@ -85,3 +101,12 @@ def test_every_command_is_in_the_readme_and_has_help():
         if leaf:
             assert sub.description, f"scout {' '.join(path)} has no help text"
             assert re.search(r"`scout " + re.escape(" ".join(path)) + r"\b", readme), f"README lacks scout {' '.join(path)}"
+
+
+def test_dry_run_prints_the_sql_of_both_engines_and_changes_nothing(db_url):
+    done = scout("migrate", "apply", "--dry-run", "--target", "2")
+    assert done.returncode == 0
+    assert done.stdout.count("-- T-SQL (Azure SQL):") == 2 and done.stdout.count("-- DuckDB:") == 2
+    assert "2 migration(s) would be applied (dry run: nothing changed)" in done.stdout
+    status = json.loads(scout("migrate", "status", "--json").stdout)
+    assert status["applied"] == [] and len(status["pending"]) > 2

@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Every function of the product: name -> (trigger, route or queue/schedule, methods, auth level).
+# THE table of every function of the product; extend it when you add a function (the test fails
+# until you do). name -> (trigger type, route / queue name / schedule, HTTP methods, auth level).
 EXPECTED = {
     "health": ("httpTrigger", "health", ["GET"], "ANONYMOUS"),
     "migrations_status": ("httpTrigger", "migrations", ["GET"], "FUNCTION"),
@@ -22,32 +23,39 @@ EXPECTED = {
     "exports_nightly": ("timerTrigger", "%SCOUT_EXPORT_SCHEDULE%", None, None),
 }
 
+# Packages (and all their sub-modules) a cold start must not import.
 HEAVY = ("duckdb", "pandas", "numpy", "pyodbc", "sqlglot", "matplotlib", "pyarrow",
-         "azure.storage.blob", "azure.storage.queue", "azure.identity", "azure.keyvault.secrets")
+         "azure.storage", "azure.identity", "azure.keyvault")
 
-# What the Python worker does (azure_functions_worker.loader.index_function_app and
-# process_indexed_function): import the script's module by name from the app folder, find the one
-# FunctionRegister instance, get_functions(), then read each function's bindings and raw bindings.
+# What the Python worker does (azure-functions-python-worker, loader.index_function_app and
+# process_indexed_function): with the app folder on sys.path, import the module named after the
+# script file's stem, look through ``module.__dir__()`` for exactly one FunctionRegister (more than
+# one is an error), call get_functions(), and send each function's get_raw_bindings() to the host.
+# The worker's registry also checks that every parameter of the user function is a binding.
 INDEXER = r"""
-import importlib, inspect, json, sys
-sys.path.insert(0, sys.argv[1])
-module = importlib.import_module("function_app")
+import importlib, inspect, json, pathlib, sys
+function_path = pathlib.Path(sys.argv[1])
+sys.path.insert(0, str(function_path.parent))
+module = importlib.import_module(function_path.stem)
 from azure.functions import FunctionRegister
-apps = [getattr(module, n) for n in dir(module) if isinstance(getattr(module, n), FunctionRegister)]
-assert len(apps) == 1, f"{len(apps)} FunctionRegister instances"
+apps = [getattr(module, n, None) for n in module.__dir__()]
+apps = [a for a in apps if isinstance(a, FunctionRegister)]
+assert len(apps) == 1, f"{len(apps)} FunctionRegister instances at top level"
 out = {}
 for f in apps[0].get_functions():
     raw = [json.loads(b) for b in f.get_raw_bindings()]
     params = list(inspect.signature(f.get_user_function()).parameters)
     out[f.get_function_name()] = {"bindings": raw, "params": params,
                                   "trigger": f.get_trigger().get_binding_name() if f.get_trigger() else None}
-print(json.dumps({"functions": out, "heavy": sorted(m for m in HEAVY if m in sys.modules)}))
+heavy = sorted({h for h in HEAVY for m in sys.modules if m == h or m.startswith(h + ".")})
+print(json.dumps({"functions": out, "heavy": heavy}))
 """.replace("HEAVY", repr(HEAVY))
 
 
 def index_like_the_host() -> dict:
-    done = subprocess.run([sys.executable, "-c", INDEXER, str(ROOT)], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin"}, cwd="/", timeout=60)
+    """Index function_app.py from its file path in a fresh interpreter with an empty environment (only PATH)."""
+    done = subprocess.run([sys.executable, "-c", INDEXER, str(ROOT / "function_app.py")], capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin"}, cwd="/", timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -73,3 +73,43 @@ def test_the_migration_lock_excludes_a_second_holder_in_the_same_process(tmp_pat
     finally:
         first.close()
         second.close()
+
+
+def test_under_a_short_lock_timeout_each_process_applies_or_reports_the_lock_cleanly(settings, db_url):
+    import os
+
+    env = {**os.environ, "SCOUT_DATABASE_URL": db_url, "SCOUT_LOCK_TIMEOUT_SECONDS": "0.2"}
+    procs = [_apply_process(env) for _ in range(4)]
+    outcomes = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+
+    for code, out, err in outcomes:
+        assert code in (0, 3), err
+        if code == 3:  # still one JSON object on stdout, one line on stderr
+            assert json.loads(out)["error"] == "locked"
+            assert err.startswith("scout: another run holds") and err.count("\n") == 1 and "Traceback" not in err
+    assert 0 in [code for code, _, _ in outcomes]
+    with connect(settings) as db:
+        assert db.query("SELECT version FROM ops.migration_history WHERE success = TRUE "
+                        "GROUP BY version HAVING COUNT(*) > 1") == []
+
+
+def test_opening_a_database_file_another_process_holds_waits_then_raises_lock_timeout(tmp_path):
+    from scout.db.base import LockTimeout
+
+    path = str(tmp_path / "held.duckdb")
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); sys.stdin.read()", path],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        try:
+            DuckDBDatabase(path, open_timeout_seconds=0.3).close()
+            raise AssertionError("opened a file another process holds")
+        except LockTimeout as exc:
+            assert "another run holds" in str(exc) and "held.duckdb" in str(exc)
+        assert time.monotonic() - started >= 0.3
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    DuckDBDatabase(path, open_timeout_seconds=5).close()  # released: opens at once

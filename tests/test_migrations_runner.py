@@ -207,3 +207,66 @@ def test_status_of_a_database_without_a_ledger_lists_everything_as_pending(db, f
     status = runner.status(db, files.discover(folder))
     assert status["applied"] == [] and [m["version"] for m in status["pending"]] == ["1", "2"]
     assert not db.table_exists("ops", "migration_history")  # reading never creates anything
+
+
+def test_repeatables_wait_until_every_versioned_migration_is_applied(db, folder):
+    basic(folder)
+    write(folder, "R__v_b.sql", "CREATE OR ALTER VIEW dbo.v_b AS SELECT id FROM dbo.b;")  # needs V2's table
+
+    partial = runner.apply(db, files.discover(folder), target="1")
+    assert [m["script"] for m in partial["applied"]] == ["V1__create_a.sql"]
+
+    rest = runner.apply(db, files.discover(folder))
+    assert [m["script"] for m in rest["applied"]] == ["V2__create_b.sql", "R__v_b.sql"]
+
+
+def test_a_failing_repeatable_is_rolled_back_recorded_and_retried_once_fixed(db, folder):
+    basic(folder)
+    write(folder, "R__v_a.sql", "CREATE OR ALTER VIEW dbo.v_a AS SELECT missing_column FROM dbo.a;")
+    with pytest.raises(runner.MigrationError, match="R__v_a.sql batch 1"):
+        runner.apply(db, files.discover(folder))
+    status = runner.status(db, files.discover(folder))
+    assert [f["script"] for f in status["failed"]] == ["R__v_a.sql"] and "missing_column" in status["failed"][0]["error"]
+    assert "v_a" not in {r[0] for r in db.query("SELECT table_name FROM information_schema.views")}
+
+    write(folder, "R__v_a.sql", "CREATE OR ALTER VIEW dbo.v_a AS SELECT id FROM dbo.a;")
+    assert [m["script"] for m in runner.apply(db, files.discover(folder))["applied"]] == ["R__v_a.sql"]
+    assert runner.status(db, files.discover(folder))["failed"] == []
+
+
+def test_a_failing_undo_leaves_the_version_applied_and_reports_the_failure(db, folder):
+    basic(folder)
+    runner.apply(db, files.discover(folder))
+    write(folder, "U2__create_b.sql", "DELETE FROM dbo.b;\nGO\nDROP TABLE dbo.no_such_table;")
+
+    with pytest.raises(runner.MigrationError, match="U2__create_b.sql batch 2"):
+        runner.undo(db, files.discover(folder), target="1")
+
+    assert db.query_one("SELECT COUNT(*) FROM dbo.b")[0] == 1  # batch 1's DELETE was rolled back too
+    status = runner.status(db, files.discover(folder))
+    assert [m["version"] for m in status["applied"]] == ["1", "2"]
+    assert [(f["script"], f["type"]) for f in status["failed"]] == [("U2__create_b.sql", "undo")]
+
+
+def test_reading_commands_on_an_empty_database_create_nothing(db, folder):
+    basic(folder)
+    assert runner.verify(db, files.discover(folder))["ok"] is True
+    assert runner.apply(db, files.discover(folder), dry_run=True)["applied"] == []
+    assert not db.table_exists("ops", "migration_history") and tables(db) == set()
+
+
+def test_the_ledger_says_who_applied_each_migration_and_how_long_it_took(db, folder):
+    basic(folder)
+    runner.apply(db, files.discover(folder), applied_by="host-7/invocation-42")
+    rows = read_ledger(db)
+    assert {r.applied_by for r in rows} == {"host-7/invocation-42"}
+    assert all(r.execution_ms >= 0 and r.applied_at is not None for r in rows)
+
+
+def test_baseline_is_not_drift_and_cannot_name_a_version_without_a_file(db, folder):
+    basic(folder)
+    runner.baseline(db, files.discover(folder), version="2")
+    assert runner.verify(db, files.discover(folder))["ok"] is True
+    assert tables(db) == set()  # nothing ran
+    with pytest.raises(runner.MigrationError, match="baseline version 7 has no V7__"):
+        runner.baseline(db, files.discover(folder), version="7")

@@ -44,6 +44,7 @@ def format_verify(result: dict[str, Any]) -> str:
     for kind in ("changed", "missing", "unknown"):
         for item in result[kind]:
             lines.append(f"{kind}: {item.get('script') or item.get('version')}")
+    lines += [f"lint: {item['error']}" for item in result.get("lint", [])]
     return "\n".join(lines)
 
 
@@ -91,7 +92,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add("apply", _apply, "apply pending migrations (versioned, then changed repeatables)")
     p.add_argument("--target", help="stop after this version")
     p.add_argument("--dry-run", action="store_true", help="print the SQL each engine would run; change nothing")
-    add("verify", _verify, "compare the ledger with the files (exit 1 when they differ)")
+    add("verify", _verify, "compare the ledger with the files and lint them (exit 1 when they differ or break the subset)")
     p = add("undo", _undo, "undo applied versions above --target, newest first")
     p.add_argument("--target", required=True, help="version to go back to")
     p = add("baseline", _baseline, "mark versions up to --version as already present (no SQL runs)")

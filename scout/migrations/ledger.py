@@ -121,7 +121,10 @@ def current_state(rows: list[LedgerRow]) -> LedgerState:
                 failed.pop(key, None)
             else:
                 failed[key] = row
-        elif row.type == UNDO and row.success:
-            applied.pop(key, None)
-            failed.pop(key, None)
+        elif row.type == UNDO:
+            if row.success:
+                applied.pop(key, None)
+                failed.pop(key, None)
+            else:  # the version stays applied; the failed undo is reported until one succeeds
+                failed[key] = row
     return LedgerState(applied, repeatable, failed, tuple(rows))

@@ -237,6 +237,12 @@ def baseline(db: Database, migrations: MigrationSet, *, version: str, applied_by
 
 
 def verify(db: Database, migrations: MigrationSet) -> dict[str, Any]:
-    """Drift report; ``ok`` is False when any applied migration changed, vanished, or a file is misnamed."""
+    """Drift report plus lint: ``ok`` is False when any applied migration changed or vanished, a file is
+    misnamed, or a file lies outside the portable subset (it would be refused by ``apply``)."""
+    from scout.migrations.lint import lint_migration
+
     found = drift(migrations, ledger.current_state(ledger.read_ledger(db)))
+    every = [*migrations.versioned, *migrations.undo.values(), *migrations.repeatable]
+    found["lint"] = [{"script": e.script, "batch": e.batch, "line": e.line, "message": e.message, "error": str(e)}
+                     for m in every for e in lint_migration(m)]
     return {"ok": not any(found.values()), **found}
