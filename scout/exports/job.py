@@ -7,6 +7,7 @@ and the previous export (``latest``) stays as it was; the run is recorded as fai
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from scout.config import Settings
@@ -56,16 +57,23 @@ def _selection(limit: int | None) -> str:
     return f"SELECT TOP ({int(limit)}) {columns} FROM {VIEW} ORDER BY Transaction_ID"
 
 
-def measure(db: Database, limit: int | None) -> tuple[int, int, int, int]:
-    """(base transactions, export rows, unique IDs, empty IDs), counted by the database."""
-    base = int(db.query_one("SELECT COUNT(*) FROM dbo.v_transactions_flat_production")[0])
-    if limit is not None:
-        base = min(base, limit)
-    row = db.query_one(
-        "SELECT COUNT(*), COUNT(DISTINCT Transaction_ID), "
-        "SUM(CASE WHEN Transaction_ID IS NULL OR Transaction_ID = '' THEN 1 ELSE 0 END) "
-        f"FROM ({_selection(limit)}) AS e")
-    return base, int(row[0]), int(row[1]), int(row[2] or 0)
+def base_count(db: Database, limit: int | None) -> int:
+    """The transactions the export must hold: counted on the base table, under any view that could fan out."""
+    base = int(db.query_one("SELECT COUNT(*) FROM dbo.Transactions")[0])
+    return base if limit is None else min(base, limit)
+
+
+def inspect_written(parquet: Path, streamed: int, base: int) -> Acceptance:
+    """Count rows, unique and empty IDs in the file about to be published (an in-memory DuckDB reads it),
+    so the check is of the artifact itself, whichever database produced it."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        rows, unique, empty = con.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT Transaction_ID), "
+            "COUNT(*) FILTER (WHERE Transaction_ID IS NULL OR Transaction_ID = '') FROM read_parquet(?)",
+            [str(parquet)]).fetchone()
+    return Acceptance(base, int(rows), int(unique), int(empty), streamed)
 
 
 def rules_checksums(db: Database) -> dict[str, int]:
@@ -79,14 +87,17 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
     destination = destination_for(out, settings)
     staging = destination.new_staging(run_id)
     try:
-        with db.transaction():  # one snapshot for the counts and the rows
-            base, rows, unique, empty = measure(db, limit)
-            progress(f"exporting {rows:,} rows to {destination.describe()}")
+        with db.transaction():  # one snapshot for the base count and the rows
+            base = base_count(db, limit)
+            progress(f"exporting {base:,} transactions to {destination.describe()}")
             streamed = files.write_export(
                 db.stream_arrow(_selection(limit), batch_size=BATCH_ROWS, schema=files.schema()),
-                staging, formats, progress)
+                staging, tuple(dict.fromkeys((*formats, "parquet"))), progress)
             checksums = rules_checksums(db)
-        acceptance = Acceptance(base, rows, unique, empty, streamed)
+        acceptance = inspect_written(staging / f"{files.BASENAME}.parquet", streamed, base)
+        rows, unique = acceptance.export_rows, acceptance.unique_ids
+        if "parquet" not in formats:  # written for the check only
+            (staging / f"{files.BASENAME}.parquet").unlink()
         log_event(EVENT_EXPORT_VALIDATED, run_id=run_id, base_transactions=base, export_rows=rows,
                   unique_ids=unique, passed=acceptance.passed)
         for line in acceptance.lines():

@@ -16,14 +16,15 @@ insights AS (
 ),
 ranked_items AS (
     SELECT canonical_tx_id, product_name,
-           ROW_NUMBER() OVER (PARTITION BY canonical_tx_id ORDER BY quantity * unit_price DESC, line_no) AS rn
+           FIRST_VALUE(product_name) OVER (PARTITION BY canonical_tx_id
+                                           ORDER BY quantity * unit_price DESC, line_no) AS primary_product
     FROM dbo.TransactionItems
 ),
 other_items AS (
-    SELECT DISTINCT o.canonical_tx_id, o.product_name
-    FROM ranked_items AS o
-    JOIN ranked_items AS p ON p.canonical_tx_id = o.canonical_tx_id AND p.rn = 1
-    WHERE o.rn > 1 AND o.product_name <> p.product_name
+    -- the basket's products other than the primary one (the line with the largest amount)
+    SELECT DISTINCT canonical_tx_id, product_name
+    FROM ranked_items
+    WHERE product_name <> primary_product
 ),
 other_products AS (
     SELECT canonical_tx_id, STRING_AGG(product_name, '; ') WITHIN GROUP (ORDER BY product_name) AS products
