@@ -26,6 +26,8 @@ class Setting:
     parse: Callable[[str], Any]
     help: str
     secret: bool = False
+    #: "azure": the infra templates define it; "local": for local development only, never in Azure.
+    scope: str = "azure"
 
 
 def _positive_float(raw: str) -> float:
@@ -63,17 +65,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOUT_RETRY_MAX_WAIT_SECONDS", 60.0, _positive_float, "cap on one back-off wait"),
     Setting("SCOUT_LOCK_TIMEOUT_SECONDS", 30.0, _positive_float,
             "how long a migration run waits for another run's lock before reporting it"),
-    Setting("SCOUT_MIGRATIONS_DIR", "", _text, "folder of migration files (empty: sql/migrations of this app)"),
+    Setting("SCOUT_MIGRATIONS_DIR", "", _text, "folder of migration files (empty: sql/migrations of this app)",
+            scope="local"),
     Setting("SCOUT_MIGRATIONS_SCHEDULE", "0 0 2 * * *", _text,
             "CRON (six fields) of the migrations timer; read by the Functions host as %SCOUT_MIGRATIONS_SCHEDULE%"),
     Setting("SCOUT_DUCKDB_MEMORY_LIMIT", "", _text,
-            "embedded default: DuckDB memory_limit such as 1GB (empty: DuckDB's default); larger work spills to disk"),
+            "embedded default: DuckDB memory_limit such as 1GB (empty: DuckDB's default); larger work spills to disk",
+            scope="local"),
     Setting("SCOUT_EXPORT_DESTINATION", ".scout/exports", _text,
             "where the flat export is published: a folder, or https://<account>.blob.core.windows.net/<container>[/prefix]"),
     Setting("SCOUT_EXPORT_SCHEDULE", "0 30 1 * * *", _text,
             "CRON of the nightly infer-then-export timer; read by the Functions host as %SCOUT_EXPORT_SCHEDULE%"),
     Setting("AzureWebJobsStorage", "", _text,
-            "local only: storage connection string (Azurite); in Azure the identity-based settings below", secret=True),
+            "local only: storage connection string (Azurite); in Azure the identity-based settings below", secret=True,
+            scope="local"),
     Setting("AzureWebJobsStorage__blobServiceUri", "", _text, "blob endpoint of the app's storage (managed identity)"),
     Setting("AzureWebJobsStorage__queueServiceUri", "", _text, "queue endpoint of the app's storage (managed identity)"),
 )

@@ -17,7 +17,7 @@ from scout.db import DatabaseError, parse_database_url
 from scout.db.mssql_backend import MssqlDatabase, TransientDatabaseError, pack_access_token
 from scout.db.retry import RetryPolicy, is_transient
 
-PASSWORD = "pw-that-must-never-leak-9931"
+LEAK_MARKER = "marker-that-must-never-leak-9931"  # stands in for the SQL login's secret
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def freetds_settings(closed_port, monkeypatch) -> Settings:
     monkeypatch.setenv("SCOUT_ODBC_DRIVER", "FreeTDS")
     monkeypatch.setenv("SCOUT_SQL_AUTH", "sql")
     monkeypatch.setenv("SCOUT_SQL_USER", "scout_app")
-    monkeypatch.setenv("SCOUT_SECRET_SQL_PASSWORD", PASSWORD)  # no KEY_VAULT_URL: local stand-in
+    monkeypatch.setenv("SCOUT_SECRET_SQL_PASSWORD", LEAK_MARKER)  # no KEY_VAULT_URL: local stand-in
     monkeypatch.setenv("SCOUT_RETRY_ATTEMPTS", "3")
     monkeypatch.setenv("SCOUT_RETRY_FIRST_WAIT_SECONDS", "0.5")
     return Settings.from_env()
@@ -50,7 +50,7 @@ def test_connection_refused_is_retried_with_backoff_then_reported_without_secret
     message = str(failure.value)
     assert "connect" in message and "3 time(s)" in message and "[08S01]" in message
     assert len(waits) == 2 and 0.5 <= waits[0] <= 0.625 and 1.0 <= waits[1] <= 1.25
-    assert PASSWORD not in message and PASSWORD not in caplog.text
+    assert LEAK_MARKER not in message and LEAK_MARKER not in caplog.text
     assert "PWD" not in message
 
 
@@ -120,7 +120,7 @@ def test_cli_reports_an_unreachable_azure_sql_in_one_line_without_secrets(freetd
     lines = done.stderr.splitlines()
     assert lines[-1].startswith("scout: ") and "2 time(s)" in lines[-1]
     assert all(line.startswith("WARNING scout.db.mssql transient fault") for line in lines[:-1])  # retry progress
-    assert "Traceback" not in done.stderr and PASSWORD not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr and LEAK_MARKER not in done.stderr + done.stdout
 
 
 def test_embedded_default_never_imports_pyodbc():

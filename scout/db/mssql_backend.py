@@ -72,8 +72,8 @@ class MssqlDatabase(Database):
             user = self.settings["SCOUT_SQL_USER"]
             if not user:
                 raise ConfigError("SCOUT_SQL_AUTH=sql needs SCOUT_SQL_USER")
-            password = get_secret(self.settings["SCOUT_SQL_PASSWORD_SECRET"], self.settings)
-            parts += [f"UID={user}", "PWD={" + password.replace("}", "}}") + "}"]
+            login_secret = get_secret(self.settings["SCOUT_SQL_PASSWORD_SECRET"], self.settings)
+            parts += [f"UID={user}", "PWD={" + login_secret.replace("}", "}}") + "}"]
         else:
             raise ConfigError("SCOUT_SQL_AUTH must be 'entra' or 'sql'")
         return ";".join(parts), attrs

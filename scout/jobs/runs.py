@@ -5,7 +5,6 @@ and logged as one structured event that Application Insights can query (``custom
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import time
 import uuid
@@ -15,10 +14,9 @@ from typing import Any, Callable
 
 from scout.config import Settings
 from scout.db import Database, connect
+from scout.monitoring.events import SUMMARY_FIGURES, emit
 
-log = logging.getLogger("scout.jobs")
-
-#: Structured event names the workbook and alerts query (infra/ tests keep them in step).
+#: Structured event names the workbook and alerts query (declared in scout.monitoring.events).
 EVENT_JOB_STARTED = "scout.job.started"
 EVENT_JOB_FINISHED = "scout.job.finished"
 
@@ -63,10 +61,8 @@ def _history_exists(db: Database) -> bool:
 
 
 def log_event(name: str, **fields: Any) -> None:
-    """One structured log line: ``<name> {json}``, with the same fields as custom dimensions."""
-    payload = {"event": name, **fields}
-    log.info("%s %s", name, json.dumps(payload, default=str, sort_keys=True),
-             extra={"custom_dimensions": payload})
+    """One structured event (declared in scout.monitoring.events)."""
+    emit(name, **fields)
 
 
 def record_start(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str = "running") -> bool:
@@ -146,8 +142,9 @@ def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]]
 
 
 def _numbers(summary: dict[str, Any]) -> dict[str, Any]:
-    """The scalar figures of a summary (row counts, ...) worth a custom dimension each."""
-    return {k: v for k, v in summary.items() if isinstance(v, (int, float, str, bool)) and k != "run_id"}
+    """The declared scalar figures of a summary (row counts, ...) that go into the finished event."""
+    return {k: v for k, v in summary.items()
+            if k in SUMMARY_FIGURES and isinstance(v, (int, float, str, bool)) and v is not None}
 
 
 def safe_reason(exc: BaseException) -> str:

@@ -1,0 +1,40 @@
+// Key Vault in RBAC mode. It holds only the optional SQL-login fallback password (created by an
+// operator, never by a template); the app identity may read secrets and nothing else.
+param name string
+param location string
+param tags object
+param principalId string
+
+var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_109:Flex Consumption without a VNet reaches the vault publicly; access is RBAC-only
+  // checkov:skip=CKV_AZURE_189:Public network access is needed by the Flex Consumption app without a VNet
+  // checkov:skip=CKV2_AZURE_32:No private endpoint without a VNet; see above
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    enablePurgeProtection: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: vault
+  name: guid(vault.id, principalId, keyVaultSecretsUser)
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+  }
+}
+
+output uri string = vault.properties.vaultUri
+output name string = vault.name

@@ -1,0 +1,44 @@
+"""Every structured event the code logs, with its fields: the vocabulary of the workbook and the alerts.
+
+Events are log lines ``<event> <json>``. In Azure the Functions host forwards them to Application
+Insights as ``traces`` (the JSON is in ``message``: KQL reads it with ``parse_json``); locally they go
+wherever logging goes, and nothing is sent anywhere. infra/ tests check that every event and field
+the KQL names is declared here, and ``emit`` refuses anything undeclared.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+log = logging.getLogger("scout.events")
+
+JOB_FIELDS = ("job", "run_id", "trigger")
+#: Figures a job's summary may carry into its finished event (scalars only).
+SUMMARY_FIGURES = ("applied_count", "pending", "scored", "total", "active_rules", "base_transactions",
+                   "export_rows", "unique_ids", "empty_ids", "streamed_rows", "passed", "transactions",
+                   "iterations", "batches", "horizon_days", "skipped", "full", "dry_run", "rules_checksum",
+                   "location", "seed", "seconds", "target", "version")
+
+EVENTS: dict[str, tuple[str, ...]] = {
+    "scout.job.started": JOB_FIELDS,
+    "scout.job.finished": JOB_FIELDS + ("outcome", "duration_s", "error") + SUMMARY_FIGURES,
+    "scout.export.validated": ("run_id", "base_transactions", "export_rows", "unique_ids", "passed"),
+}
+
+
+class UndeclaredEvent(ValueError):
+    """An event or field not in EVENTS: the portal's queries would never see it."""
+
+
+def emit(name: str, **fields: Any) -> dict[str, Any]:
+    """Log one structured event; returns the payload. Undeclared names are a programming error."""
+    if name not in EVENTS:
+        raise UndeclaredEvent(f"undeclared event {name}")
+    unknown = sorted(set(fields) - set(EVENTS[name]))
+    if unknown:
+        raise UndeclaredEvent(f"{name}: undeclared field(s) {', '.join(unknown)}")
+    payload = {"event": name, **fields}
+    log.info("%s %s", name, json.dumps(payload, default=str, sort_keys=True), extra={"custom_dimensions": payload})
+    return payload
