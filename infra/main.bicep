@@ -23,6 +23,7 @@ param actionGroupId string = ''
 @description('CRON schedules (six fields) of the timers.')
 param migrationsSchedule string = '0 0 2 * * *'
 param exportSchedule string = '0 30 2 * * *'
+param montecarloSchedule string = '0 0 4 * * *'
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -105,6 +106,7 @@ module function 'app/function.bicep' = {
     exportsContainer: storage.outputs.exportsContainer
     migrationsSchedule: migrationsSchedule
     exportSchedule: exportSchedule
+    montecarloSchedule: montecarloSchedule
   }
 }
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "scout.demo.cli",
     "scout.personas.cli",
     "scout.exports.cli",
+    "scout.montecarlo.cli",
     "scout.pipeline",
 )
 

@@ -33,15 +33,15 @@ def run_pipeline(args: argparse.Namespace) -> int:
     say("\n" + format_counts(result["personas"]))
     result["export"] = export_job.export_flat(trigger="cli", progress=progress)
     say("\n" + "\n".join(result["export"]["acceptance"]) + f"\nflat export: {result['export']['location']}")
-    for stage in EXTRA_STAGES:
-        result.update(stage(progress, say))
+    from scout.montecarlo.cli import format_run
+    from scout.montecarlo.job import run_local
+
+    run = run_local({"iterations": 1000, "horizon_days": 30, "seed": 42, "batches": 4}, progress=progress)
+    result["montecarlo"] = {k: run[k] for k in ("run_id", "status", "iterations", "horizon_days", "results")}
+    say("\nMonte Carlo, all stores, next 30 days:\n" + format_run(run))
     if args.json:
         emit(result, True)
     return 0
-
-
-#: Later stages (name -> summary), run after the export.
-EXTRA_STAGES: list[Callable[[Callable[[str], None], Callable[[str], None]], dict[str, Any]]] = []
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -129,6 +129,9 @@ def call_http(functions: dict, name: str, method: str = "GET", url: str = "http:
     if "context" in inspect.signature(user_fn).parameters:
         kwargs["context"] = types.SimpleNamespace(invocation_id="test-invocation", function_name=name)
     response = user_fn(req, **kwargs)
-    text = response.get_body().decode() if response.get_body() else ""
-    payload = _json.loads(text) if response.mimetype == "application/json" and text else text
+    raw = response.get_body() or b""
+    if response.mimetype == "application/json":
+        payload = _json.loads(raw) if raw else None
+    else:
+        payload = raw if response.mimetype.startswith("image/") else raw.decode()
     return response.status_code, payload, response

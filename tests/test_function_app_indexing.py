@@ -21,6 +21,17 @@ EXPECTED = {
     "exports_flat": ("httpTrigger", "exports/flat", ["POST"], "FUNCTION"),
     "exports_flat_latest": ("httpTrigger", "exports/flat/latest", ["GET"], "FUNCTION"),
     "exports_nightly": ("timerTrigger", "%SCOUT_EXPORT_SCHEDULE%", None, None),
+    "montecarlo_start": ("httpTrigger", "montecarlo/runs", ["POST"], "FUNCTION"),
+    "montecarlo_status": ("httpTrigger", "montecarlo/runs/{run_id}", ["GET"], "FUNCTION"),
+    "montecarlo_chart": ("httpTrigger", "montecarlo/runs/{run_id}/chart.png", ["GET"], "FUNCTION"),
+    "montecarlo_batch": ("queueTrigger", "scout-montecarlo-batches", None, None),
+    "montecarlo_poison": ("queueTrigger", "scout-montecarlo-batches-poison", None, None),
+    "montecarlo_standing": ("timerTrigger", "%SCOUT_MONTECARLO_SCHEDULE%", None, None),
+    "results_generate": ("httpTrigger", "v3/data-driven-results/generate/{session_id}/{topic}", ["POST"], "FUNCTION"),
+    "results_status": ("httpTrigger", "v3/data-driven-results/status/{session_id}", ["GET"], "FUNCTION"),
+    "results_segment": ("httpTrigger", "v3/data-driven-results/segment/{session_id}/{segment}", ["GET"], "FUNCTION"),
+    "results_complete": ("httpTrigger", "v3/data-driven-results/complete/{session_id}", ["GET"], "FUNCTION"),
+    "results_clear": ("httpTrigger", "v3/data-driven-results/clear/{session_id}", ["DELETE"], "FUNCTION"),
 }
 
 # Packages (and all their sub-modules) a cold start must not import.

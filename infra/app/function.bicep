@@ -15,6 +15,7 @@ param sqlServerFqdn string
 param sqlDatabaseName string
 param migrationsSchedule string
 param exportSchedule string
+param montecarloSchedule string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -99,6 +100,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       SCOUT_LOCK_TIMEOUT_SECONDS: '30'
       SCOUT_MIGRATIONS_SCHEDULE: migrationsSchedule
       SCOUT_EXPORT_SCHEDULE: exportSchedule
+      SCOUT_MONTECARLO_SCHEDULE: montecarloSchedule
+      SCOUT_MONTECARLO_STANDING_SCENARIOS: ''
       SCOUT_EXPORT_DESTINATION: '${storage.properties.primaryEndpoints.blob}${exportsContainer}'
     }
   }

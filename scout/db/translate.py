@@ -34,6 +34,8 @@ def _fix_node(node: exp.Expression) -> exp.Expression:
             return exp.DataType.build("BOOLEAN")
         if node.this in _TEXT_TYPES:
             return exp.DataType.build("VARCHAR")
+        if node.this in (exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY):
+            return exp.DataType.build("BLOB")
         if node.this in (exp.DataType.Type.DATETIME2, exp.DataType.Type.DATETIME,
                          exp.DataType.Type.SMALLDATETIME):
             return exp.DataType.build("TIMESTAMP")

@@ -25,6 +25,8 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "scout.job.started": JOB_FIELDS,
     "scout.job.finished": JOB_FIELDS + ("outcome", "duration_s", "error") + SUMMARY_FIGURES,
     "scout.export.validated": ("run_id", "base_transactions", "export_rows", "unique_ids", "passed"),
+    "scout.montecarlo.batch": ("run_id", "batch", "iterations", "duration_s"),
+    "scout.montecarlo.run": ("run_id", "status", "iterations", "duration_s"),
 }
 
 

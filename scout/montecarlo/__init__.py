@@ -1,0 +1,1 @@
+"""Monte Carlo scenario batches: reproducible simulations that fan out across instances."""

@@ -1,0 +1,75 @@
+"""``scout montecarlo run|show``: simulate a scenario in a local process pool, or show a stored run."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from scout.cli import emit, progress_printer, table
+from scout.errors import InvalidInput
+from scout.montecarlo import job
+
+
+def format_run(run: dict[str, Any]) -> str:
+    lines = [f"run {run['run_id']}: {run['status']} ({run['percent']}%), {run['iterations']:,} iterations × "
+             f"{run['horizon_days']} days in {run['batches']} batch(es)"]
+    results = run.get("results")
+    if results:
+        rows = [(name, *(f"{results[name][k]:,.0f}" for k in ("mean", "std", "p5", "p50", "p95")),
+                 f"{results[name]['mc_standard_error']:,.1f}") for name in ("revenue", "units")]
+        lines.append(table(rows, ("", "mean", "std", "P5", "P50", "P95", "MC s.e.")))
+        if results.get("probability_above_target") is not None:
+            lines.append(f"P(revenue > {results['target']:,.0f}) = {results['probability_above_target']:.3f}")
+    elif run.get("error"):
+        lines.append(f"error: {run['error']}")
+    return "\n".join(lines)
+
+
+def _segment(values: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--segment takes key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = {"segment": _segment(args.segment), "iterations": args.iterations, "horizon_days": args.horizon_days,
+                "seed": args.seed, "batches": args.batches, "price_change_pct": args.price_change,
+                "elasticity": args.elasticity, "promo_uplift_pct": args.promo_uplift, "store_change": args.store_change,
+                "target": args.target}
+    run = job.run_local({k: v for k, v in scenario.items() if v is not None}, progress=progress_printer(args.json))
+    emit(run, args.json, format_run)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    emit(job.show(args.run_id), args.json, format_run)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    mc = sub.add_parser("montecarlo", help="Monte Carlo scenario simulations")
+    commands = mc.add_subparsers(dest="montecarlo_command", metavar="COMMAND")
+    commands.required = True
+    p = commands.add_parser("run", help="simulate a scenario here, in a process pool",
+                            description="simulate a scenario's revenue and units over a horizon, in local batches")
+    p.add_argument("--segment", action="append", metavar="KEY=VALUE",
+                   help="region, store, brand, category or role (repeatable); default: all")
+    p.add_argument("--iterations", type=int, default=1000)
+    p.add_argument("--horizon-days", type=int, default=30)
+    p.add_argument("--seed", type=int, help="same seed, same numbers (whatever --batches)")
+    p.add_argument("--batches", type=int, default=4)
+    p.add_argument("--price-change", type=float, help="price change in percent")
+    p.add_argument("--elasticity", type=float, help="price elasticity of transactions (default -1.2)")
+    p.add_argument("--promo-uplift", type=float, help="promotion uplift of transactions in percent")
+    p.add_argument("--store-change", type=int, help="change in the number of stores")
+    p.add_argument("--target", type=float, help="revenue target: report P(revenue > target)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(handler=_run)
+    p = commands.add_parser("show", help="a stored run with its results", description="a stored run with its results")
+    p.add_argument("run_id")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(handler=_show)

@@ -1,0 +1,148 @@
+"""A scenario as the user states it, validated before any work starts; and the segment's history."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scout.db.base import Database
+from scout.errors import InvalidInput
+
+MAX_ITERATIONS = 1_000_000
+MAX_HORIZON = 366
+MAX_BATCHES = 100
+#: Segment keys and the SQL that lists their valid values.
+SEGMENT_KEYS = {
+    "region": "SELECT DISTINCT region FROM dbo.Stores",
+    "store": "SELECT DISTINCT CAST(store_id AS NVARCHAR(20)) FROM dbo.Stores",
+    "brand": "SELECT DISTINCT brand FROM dbo.TransactionItems WHERE brand IS NOT NULL",
+    "category": "SELECT DISTINCT category FROM dbo.TransactionItems WHERE category IS NOT NULL",
+    "role": "SELECT DISTINCT role FROM ref.transaction_personas",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    segment: dict[str, str] = field(default_factory=dict)
+    horizon_days: int = 30
+    iterations: int = 1000
+    seed: int | None = None
+    batches: int = 4
+    price_change_pct: float = 0.0
+    elasticity: float = -1.2
+    promo_uplift_pct: float = 0.0
+    store_change: int = 0
+    target: float | None = None
+    name: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _number(raw: dict[str, Any], name: str, kind: type, default: Any, lo: float, hi: float) -> Any:
+    value = raw.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and int(value) != value):
+        raise InvalidInput(f"{name} must be a{'n integer' if kind is int else ' number'}")
+    if not lo <= value <= hi:
+        raise InvalidInput(f"{name} must be between {lo:g} and {hi:g}")
+    return kind(value)
+
+
+def parse_scenario(raw: dict[str, Any]) -> Scenario:
+    """Validate a scenario's shape and ranges (its segment is checked against the data later)."""
+    allowed = set(Scenario.__dataclass_fields__)
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    segment = raw.get("segment") or {}
+    if not isinstance(segment, dict) or not all(isinstance(v, (str, int)) for v in segment.values()):
+        raise InvalidInput("segment must be an object like {\"region\": \"NCR\"}")
+    bad = sorted(set(segment) - set(SEGMENT_KEYS))
+    if bad:
+        raise InvalidInput(f"unknown segment key(s): {', '.join(bad)}; allowed: {', '.join(SEGMENT_KEYS)}")
+    horizon = raw.get("horizon_days", 30)
+    if isinstance(horizon, (int, float)) and not isinstance(horizon, bool) and horizon <= 0:
+        raise InvalidInput("horizon_days must be at least 1")
+    name = raw.get("name", "")
+    if not isinstance(name, str) or len(name) > 100:
+        raise InvalidInput("name must be text of at most 100 characters")
+    return Scenario(
+        segment={k: str(v) for k, v in segment.items()},
+        horizon_days=_number(raw, "horizon_days", int, 30, 1, MAX_HORIZON),
+        iterations=_number(raw, "iterations", int, 1000, 1, MAX_ITERATIONS),
+        seed=_number(raw, "seed", int, None, 0, 2 ** 63 - 1),
+        batches=_number(raw, "batches", int, 4, 1, MAX_BATCHES),
+        price_change_pct=_number(raw, "price_change_pct", float, 0.0, -90, 500),
+        elasticity=_number(raw, "elasticity", float, -1.2, -10, 10),
+        promo_uplift_pct=_number(raw, "promo_uplift_pct", float, 0.0, -100, 1000),
+        store_change=_number(raw, "store_change", int, 0, -10_000, 10_000),
+        target=_number(raw, "target", float, None, 0, 1e15),
+        name=name,
+    )
+
+
+def check_segment(db: Database, scenario: Scenario) -> None:
+    """Every segment value must exist in the data; the error lists the closest valid ones."""
+    for key, value in scenario.segment.items():
+        if key == "role" and not db.table_exists("ref", "transaction_personas"):
+            raise InvalidInput("segment role needs persona inference first (scout personas infer)")
+        valid = [str(r[0]) for r in db.query(SEGMENT_KEYS[key])]
+        if value not in valid:
+            close = difflib.get_close_matches(value, valid, n=3, cutoff=0.5) or sorted(valid)[:5]
+            raise InvalidInput(f"unknown {key} {value!r}; did you mean: {', '.join(close)}")
+
+
+def segment_filter(scenario: Scenario) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    seg = scenario.segment
+    if "region" in seg:
+        clauses.append("s.region = ?")
+        params.append(seg["region"])
+    if "store" in seg:
+        clauses.append("CAST(t.store_id AS NVARCHAR(20)) = ?")
+        params.append(seg["store"])
+    for key in ("brand", "category"):
+        if key in seg:
+            clauses.append(f"EXISTS (SELECT 1 FROM dbo.TransactionItems AS i WHERE i.canonical_tx_id = t.canonical_tx_id "
+                           f"AND i.{key} = ?)")
+            params.append(seg[key])
+    if "role" in seg:
+        clauses.append("EXISTS (SELECT 1 FROM ref.transaction_personas AS p WHERE p.canonical_tx_id = t.canonical_tx_id "
+                       "AND p.role = ?)")
+        params.append(seg["role"])
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def load_history(db: Database, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(daily counts over the whole observed period, basket values, basket units, stores in segment)."""
+    where, params = segment_filter(scenario)
+    span = db.query_one("SELECT MIN(CAST(txn_ts AS DATE)), MAX(CAST(txn_ts AS DATE)) FROM dbo.Transactions")
+    if not span or span[0] is None:
+        raise InvalidInput("no transaction history: run scout demo seed or load the source tables")
+    days = (span[1] - span[0]).days + 1
+    import pyarrow as pa
+
+    batches = list(db.stream_arrow(
+        "SELECT DATEDIFF(day, ?, CAST(t.txn_ts AS DATE)) AS day_index, CAST(t.total_amount AS FLOAT) AS amount, "
+        f"CAST(t.total_items AS FLOAT) AS items FROM dbo.Transactions AS t JOIN dbo.Stores AS s ON s.store_id = t.store_id{where}",
+        [span[0], *params], schema=pa.schema([("day_index", pa.int64()), ("amount", pa.float64()), ("items", pa.float64())])))
+    table = pa.Table.from_batches(batches) if batches else None
+    if table is None or table.num_rows == 0:
+        raise InvalidInput(f"the segment {scenario.segment or 'all'} has no transaction history")
+    day_index = table.column("day_index").to_numpy()
+    counts = np.bincount(day_index, minlength=days).astype(np.float64)
+    stores_sql = "SELECT COUNT(DISTINCT s.store_id) FROM dbo.Stores AS s"
+    store_where, store_params = [], []
+    if "region" in scenario.segment:
+        store_where.append("s.region = ?")
+        store_params.append(scenario.segment["region"])
+    if "store" in scenario.segment:
+        store_where.append("CAST(s.store_id AS NVARCHAR(20)) = ?")
+        store_params.append(scenario.segment["store"])
+    stores = db.query_one(stores_sql + (" WHERE " + " AND ".join(store_where) if store_where else ""), store_params)[0]
+    return counts, table.column("amount").to_numpy(), table.column("items").to_numpy(), int(stores)
