@@ -44,6 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_group(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse._SubParsersAction:
+    """``scout <name> COMMAND``: a group whose sub-command is required."""
+    group = sub.add_parser(name, help=help_text, description=help_text)
+    commands = group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+    commands.required = True
+    return commands
+
+
+def add_command(commands: argparse._SubParsersAction, name: str, handler: Callable[[argparse.Namespace], int],
+                help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+    """One sub-command with help text and the ``--json`` option every command has."""
+    parser = commands.add_parser(name, help=help_text, description=description or help_text)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def emit(result: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
     """Print a result: one JSON object with ``--json``, else the human rendering."""
     if as_json:

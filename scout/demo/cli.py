@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scout.cli import emit, progress_printer
+from scout.cli import add_command, command_group, emit, progress_printer
 from scout.demo import job
 
 
@@ -16,13 +16,9 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser("demo", help="synthetic demo data")
-    commands = demo.add_subparsers(dest="demo_command", metavar="COMMAND")
-    commands.required = True
-    p = commands.add_parser("seed", help="fill the source tables with realistic synthetic data",
-                            description="fill the source tables with realistic synthetic data (deterministic for a seed)")
+    commands = command_group(sub, "demo", "synthetic demo data")
+    p = add_command(commands, "seed", _seed, "fill the source tables with realistic synthetic data",
+                    "fill the source tables with realistic synthetic data (deterministic for a seed)")
     p.add_argument("--transactions", type=int, default=12047, help="how many transactions (default 12047)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--replace", action="store_true", help="delete existing source rows first")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.set_defaults(handler=_seed)

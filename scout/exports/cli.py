@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from scout.cli import emit, progress_printer
+from scout.cli import add_command, command_group, emit, progress_printer
 from scout.exports import job
 
 
@@ -29,13 +29,9 @@ def _positive(value: str) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    export = sub.add_parser("export", help="publish exports")
-    commands = export.add_subparsers(dest="export_command", metavar="COMMAND")
-    commands.required = True
-    p = commands.add_parser("flat", help="one row per transaction, validated, as CSV + Parquet + manifest",
-                            description="stream dbo.v_flat_export_sheet, check base = rows = unique IDs, publish")
+    commands = command_group(sub, "export", "publish exports")
+    p = add_command(commands, "flat", _flat, "one row per transaction, validated, as CSV + Parquet + manifest",
+                    "stream dbo.v_flat_export_sheet, check base = rows = unique IDs, publish")
     p.add_argument("--out", help="folder or blob container URL (default: SCOUT_EXPORT_DESTINATION)")
     p.add_argument("--limit", type=_positive, help="export only the first N transactions (by ID)")
     p.add_argument("--format", default="csv,parquet", help="csv, parquet or both (default csv,parquet)")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.set_defaults(handler=_flat)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scout.cli import emit, table
+from scout.cli import add_command, command_group, emit, table
 from scout.db import connect
 from scout.errors import NotFound
 from scout.jobs.runs import get_run, recent_runs
@@ -29,15 +29,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    jobs = sub.add_parser("jobs", help="job-run history")
-    commands = jobs.add_subparsers(dest="jobs_command", metavar="COMMAND")
-    commands.required = True
-    p = commands.add_parser("list", help="latest job runs, newest first", description="latest job runs, newest first")
+    commands = command_group(sub, "jobs", "job-run history")
+    p = add_command(commands, "list", _list, "latest job runs, newest first")
     p.add_argument("--job", help="only this job, e.g. migrations.apply")
     p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_list)
-    p = commands.add_parser("show", help="one job run with its summary", description="one job run with its summary")
+    p = add_command(commands, "show", _show, "one job run with its summary")
     p.add_argument("run_id")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_show)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from scout.cli import emit, progress_printer, table
+from scout.cli import add_command, command_group, emit, progress_printer, table
 from scout.errors import EXIT_FAILED, EXIT_OK
 from scout.migrations import job
 
@@ -78,22 +78,14 @@ def _baseline(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    migrate = sub.add_parser("migrate", help="apply and inspect database migrations")
-    commands = migrate.add_subparsers(dest="migrate_command", metavar="COMMAND")
-    commands.required = True
-
-    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
-        p = commands.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-        p.set_defaults(handler=handler)
-        return p
-
-    add("status", _status, "list applied and pending migrations")
-    p = add("apply", _apply, "apply pending migrations (versioned, then changed repeatables)")
+    commands = command_group(sub, "migrate", "apply and inspect database migrations")
+    add_command(commands, "status", _status, "list applied and pending migrations")
+    p = add_command(commands, "apply", _apply, "apply pending migrations (versioned, then changed repeatables)")
     p.add_argument("--target", help="stop after this version")
     p.add_argument("--dry-run", action="store_true", help="print the SQL each engine would run; change nothing")
-    add("verify", _verify, "compare the ledger with the files and lint them (exit 1 when they differ or break the subset)")
-    p = add("undo", _undo, "undo applied versions above --target, newest first")
+    add_command(commands, "verify", _verify,
+                "compare the ledger with the files and lint them (exit 1 when they differ or break the subset)")
+    p = add_command(commands, "undo", _undo, "undo applied versions above --target, newest first")
     p.add_argument("--target", required=True, help="version to go back to")
-    p = add("baseline", _baseline, "mark versions up to --version as already present (no SQL runs)")
+    p = add_command(commands, "baseline", _baseline, "mark versions up to --version as already present (no SQL runs)")
     p.add_argument("--version", required=True, help="last version the database already has")

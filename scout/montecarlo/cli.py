@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from scout.cli import emit, progress_printer, table
+from scout.cli import add_command, command_group, emit, progress_printer, table
 from scout.errors import InvalidInput
 from scout.montecarlo import job
 
@@ -51,11 +51,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    mc = sub.add_parser("montecarlo", help="Monte Carlo scenario simulations")
-    commands = mc.add_subparsers(dest="montecarlo_command", metavar="COMMAND")
-    commands.required = True
-    p = commands.add_parser("run", help="simulate a scenario here, in a process pool",
-                            description="simulate a scenario's revenue and units over a horizon, in local batches")
+    commands = command_group(sub, "montecarlo", "Monte Carlo scenario simulations")
+    p = add_command(commands, "run", _run, "simulate a scenario here, in a process pool",
+                    "simulate a scenario's revenue and units over a horizon, in local batches")
     p.add_argument("--segment", action="append", metavar="KEY=VALUE",
                    help="region, store, brand, category or role (repeatable); default: all")
     p.add_argument("--iterations", type=int, default=1000)
@@ -67,9 +65,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--promo-uplift", type=float, help="promotion uplift of transactions in percent")
     p.add_argument("--store-change", type=int, help="change in the number of stores")
     p.add_argument("--target", type=float, help="revenue target: report P(revenue > target)")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.set_defaults(handler=_run)
-    p = commands.add_parser("show", help="a stored run with its results", description="a stored run with its results")
+    p = add_command(commands, "show", _show, "a stored run with its results")
     p.add_argument("run_id")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.set_defaults(handler=_show)

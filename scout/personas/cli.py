@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from scout.cli import emit, progress_printer, table
+from scout.cli import add_command, command_group, emit, progress_printer, table
 from scout.personas import job
 
 
@@ -25,11 +25,7 @@ def _infer(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    personas = sub.add_parser("personas", help="shopper persona inference")
-    commands = personas.add_subparsers(dest="personas_command", metavar="COMMAND")
-    commands.required = True
-    p = commands.add_parser("infer", help="score transactions from the rules in ref.persona_rules",
-                            description="score transactions not yet scored under the current rules")
+    commands = command_group(sub, "personas", "shopper persona inference")
+    p = add_command(commands, "infer", _infer, "score transactions from the rules in ref.persona_rules",
+                    "score transactions not yet scored under the current rules")
     p.add_argument("--full", action="store_true", help="rescore every transaction")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.set_defaults(handler=_infer)
