@@ -9,11 +9,10 @@ import logging
 import azure.functions as func
 
 from scout.functions.http import http_handler, invocation_id, json_response
+from scout.montecarlo import BATCH_QUEUE
 
 bp = func.Blueprint()
 log = logging.getLogger("scout.functions.montecarlo")
-
-BATCH_QUEUE = "scout-montecarlo-batches"  # = scout.montecarlo.runs.BATCH_QUEUE (that module imports numpy)
 
 
 def _status_url(req: func.HttpRequest, run_id: str) -> str:
