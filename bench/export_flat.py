@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-LIMIT = "256MB"  # DuckDB memory_limit for our export (SCOUT_DUCKDB_MEMORY_LIMIT): it spills beyond
+LIMIT = "512MB"  # DuckDB memory_limit for our export (SCOUT_DUCKDB_MEMORY_LIMIT): beyond it, DuckDB spills to disk
 
 CHILD = r"""
 import json, resource, sys, time

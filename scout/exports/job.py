@@ -85,6 +85,8 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
               formats: tuple[str, ...] = files.FORMATS, progress: Callable[[str], None] = lambda _m: None
               ) -> dict[str, Any]:
     destination = destination_for(out, settings)
+    if db.dialect == "duckdb":  # rows may leave in any order: DuckDB then streams instead of buffering
+        db.execute_native("SET preserve_insertion_order = false")
     staging = destination.new_staging(run_id)
     try:
         with db.transaction():  # one snapshot for the base count and the rows
