@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOUT_SQL_AUTH", "entra", _text,
             "mssql only: 'entra' (access token from DefaultAzureCredential) or 'sql' (login + Key Vault secret)"),
     Setting("SCOUT_SQL_USER", "", _text, "mssql with SCOUT_SQL_AUTH=sql: the SQL login name"),
-    Setting("SCOUT_SQL_PASSWORD_SECRET", "sql-password", _text,
+    Setting("SCOUT_SQL_PASSWORD_SECRET_NAME", "sql-password", _text,
             "mssql with SCOUT_SQL_AUTH=sql: name of the Key Vault secret holding the password"),
     Setting("SCOUT_ODBC_DRIVER", "ODBC Driver 18 for SQL Server", _text, "mssql: the ODBC driver name"),
     Setting("KEY_VAULT_URL", "", _text, "https://<vault>.vault.azure.net/ (empty: local environment variables only)"),

@@ -1,6 +1,5 @@
 """Inference and export on demand over HTTP: 202 with a status URL, the queue worker does the work."""
 
-import json
 
 import pytest
 

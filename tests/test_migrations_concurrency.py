@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from scout.db import connect
 from scout.db.duckdb_backend import DuckDBDatabase

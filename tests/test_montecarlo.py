@@ -11,7 +11,7 @@ import pytest
 from scout.config import Settings
 from scout.db import connect
 from scout.errors import InvalidInput
-from scout.montecarlo import job, model, runs
+from scout.montecarlo import BATCH_QUEUE, job, model
 from scout.montecarlo.scenario import parse_scenario
 from tests.conftest import call_http
 
@@ -116,12 +116,12 @@ def queued(history, azurite, monkeypatch):
     settings = Settings.from_env()
     from scout.storage import queue_client
 
-    for name in (runs.BATCH_QUEUE, f"{runs.BATCH_QUEUE}-poison"):
+    for name in (BATCH_QUEUE, f"{BATCH_QUEUE}-poison"):
         queue_client(settings, name).clear_messages()
     return settings
 
 
-def receive(settings, queue=runs.BATCH_QUEUE):
+def receive(settings, queue=BATCH_QUEUE):
     from scout.storage import queue_client
 
     client = queue_client(settings, queue)
@@ -161,8 +161,8 @@ def test_a_batch_in_the_poison_queue_fails_its_run_with_the_reason(queued):
     run = job.submit({"iterations": 20_000, "batches": 2, "seed": 2}, settings=queued)
     first, second = receive(queued)
     job.run_queued_batch(first, settings=queued)
-    queue_client(queued, f"{runs.BATCH_QUEUE}-poison").send_message(second)  # what the host does after 5 tries
-    [poisoned] = receive(queued, f"{runs.BATCH_QUEUE}-poison")
+    queue_client(queued, f"{BATCH_QUEUE}-poison").send_message(second)  # what the host does after 5 tries
+    [poisoned] = receive(queued, f"{BATCH_QUEUE}-poison")
     job.poisoned_batch(poisoned, settings=queued)
 
     failed = job.show(run["run_id"], settings=queued)

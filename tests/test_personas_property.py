@@ -51,7 +51,6 @@ weights = st.fixed_dictionaries({
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    import os
 
     from scout.config import Settings
     from scout.migrations import job

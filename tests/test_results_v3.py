@@ -1,11 +1,10 @@
 """The /api/v3/data-driven-results endpoints the dashboard polls: real computed results, clear 404s."""
 
-import json
 
 import pytest
 
 from scout.config import Settings
-from scout.montecarlo import job, runs
+from scout.montecarlo import BATCH_QUEUE, job
 from tests.conftest import call_http
 
 API = "http://host/api/v3/data-driven-results"
@@ -21,14 +20,14 @@ def session_env(migrated, azurite, monkeypatch):
     demo.seed(trigger="cli", transactions=1500, seed=9)
     infer(trigger="cli")
     settings = Settings.from_env()
-    queue_client(settings, runs.BATCH_QUEUE).clear_messages()
+    queue_client(settings, BATCH_QUEUE).clear_messages()
     return settings
 
 
 def run_all_batches(settings):
     from scout.storage import queue_client
 
-    queue = queue_client(settings, runs.BATCH_QUEUE)
+    queue = queue_client(settings, BATCH_QUEUE)
     for message in queue.receive_messages(max_messages=32, visibility_timeout=30):
         job.run_queued_batch(message.content, settings=settings)
         queue.delete_message(message)

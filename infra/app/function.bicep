@@ -91,7 +91,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       SCOUT_DATABASE_URL: 'mssql://${sqlServerFqdn}/${sqlDatabaseName}'
       SCOUT_SQL_AUTH: 'entra'
       SCOUT_SQL_USER: ''
-      SCOUT_SQL_PASSWORD_SECRET: 'sql-password'
+      SCOUT_SQL_PASSWORD_SECRET_NAME: 'sql-password'
       SCOUT_ODBC_DRIVER: 'ODBC Driver 18 for SQL Server'
       SCOUT_SECRET_CACHE_SECONDS: '300'
       SCOUT_RETRY_ATTEMPTS: '5'

@@ -24,6 +24,22 @@ class LockLost(DatabaseError):
     """The lock this run held is gone (its connection dropped): stop before doing more."""
 
 
+def fetch_chunks(cursor: Any, chunk_size: int, describe: Any = str) -> Iterator[list[Row]]:
+    """Row chunks from an open DB-API cursor, closed at the end; a failure mid-stream is a DatabaseError
+    (never retried: whoever consumes the stream must not publish a partial result)."""
+    try:
+        while True:
+            try:
+                rows = cursor.fetchmany(chunk_size)
+            except Exception as exc:
+                raise DatabaseError(f"stream interrupted: {describe(exc)}") from None
+            if not rows:
+                return
+            yield [tuple(r) for r in rows]
+    finally:
+        cursor.close()
+
+
 class Database:
     """Abstract base: one connection, used by one job at a time."""
 

@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
-from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row
+from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row, fetch_chunks
 from scout.db.translate import TranslationError, tsql_statement_to_duckdb, tsql_to_duckdb
 
 #: Schemas SQL Server always has; DuckDB gets them on connect.
@@ -100,17 +100,7 @@ class DuckDBDatabase(Database):
             raise DatabaseError(f"{type(exc).__name__}: {exc}") from exc
         columns = [d[0] for d in cursor.description]
 
-        def chunks() -> Iterator[list[Row]]:
-            try:
-                while True:
-                    rows = cursor.fetchmany(chunk_size)
-                    if not rows:
-                        return
-                    yield [tuple(r) for r in rows]
-            finally:
-                cursor.close()
-
-        return columns, chunks()
+        return columns, fetch_chunks(cursor, chunk_size, lambda exc: f"{type(exc).__name__}: {exc}")
 
     def stream_arrow(self, tsql: str, params: Sequence[Any] = (), batch_size: int = 50_000,
                      schema: Any = None) -> Iterator[Any]:

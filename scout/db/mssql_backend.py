@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
 from scout.config import ConfigError, Settings
-from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row
+from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row, fetch_chunks
 from scout.db.retry import RetryPolicy, error_parts, is_transient
 
 log = logging.getLogger("scout.db.mssql")
@@ -72,8 +72,8 @@ class MssqlDatabase(Database):
             user = self.settings["SCOUT_SQL_USER"]
             if not user:
                 raise ConfigError("SCOUT_SQL_AUTH=sql needs SCOUT_SQL_USER")
-            login_secret = get_secret(self.settings["SCOUT_SQL_PASSWORD_SECRET"], self.settings)
-            parts += [f"UID={user}", "PWD={" + login_secret.replace("}", "}}") + "}"]
+            sql_login_key = get_secret(self.settings["SCOUT_SQL_PASSWORD_SECRET_NAME"], self.settings)
+            parts += [f"UID={user}", "PWD={" + sql_login_key.replace("}", "}}") + "}"]
         else:
             raise ConfigError("SCOUT_SQL_AUTH must be 'entra' or 'sql'")
         return ";".join(parts), attrs
@@ -121,12 +121,7 @@ class MssqlDatabase(Database):
         if self._held_locks:
             # the lock lived on the dropped session: never reconnect silently under it
             raise LockLost(f"connection lost while holding {', '.join(sorted(self._held_locks))}")
-        try:
-            if self._conn is not None:
-                self._conn.close()
-        except Exception:
-            pass
-        self._conn = None
+        self.close()
         self._conn = self._open()
 
     # -- statements ---------------------------------------------------------------------------------
@@ -181,20 +176,7 @@ class MssqlDatabase(Database):
         cursor = self._with_retry("query", lambda: self._execute_cursor(tsql, params), reconnect=True)
         columns = [d[0] for d in cursor.description]
 
-        def chunks() -> Iterator[list[Row]]:
-            try:
-                while True:
-                    try:
-                        rows = cursor.fetchmany(chunk_size)
-                    except Exception as exc:  # mid-stream: no silent retry, the caller must not publish
-                        raise DatabaseError(f"stream interrupted: {describe_error(exc)}") from None
-                    if not rows:
-                        return
-                    yield [tuple(r) for r in rows]
-            finally:
-                cursor.close()
-
-        return columns, chunks()
+        return columns, fetch_chunks(cursor, chunk_size, describe_error)
 
     def _execute_cursor(self, tsql: str, params: Sequence[Any]) -> Any:
         if self._conn is None:

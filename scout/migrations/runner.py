@@ -7,7 +7,7 @@ call these same functions (through ``scout.migrations.job``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from scout.db.base import Database, DatabaseError

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from scout.config import Settings
 from scout.db import connect
 from scout.errors import InvalidInput
-from scout.montecarlo import model, runs
+from scout.montecarlo import BATCH_QUEUE, model, runs
 from scout.montecarlo.scenario import Scenario, parse_scenario
 
 
@@ -60,7 +60,7 @@ def submit(raw: dict[str, Any] | Scenario, *, settings: Settings | None = None, 
 
     scenario = raw if isinstance(raw, Scenario) else parse_scenario(raw)
     settings = settings or Settings.from_env()
-    queue = queue_client(settings, runs.BATCH_QUEUE)  # storage problems surface before a run exists
+    queue = queue_client(settings, BATCH_QUEUE)  # storage problems surface before a run exists
     with connect(settings) as db:
         run = runs.create_run(db, scenario, trigger=trigger, session_id=session_id)
     for batch in range(run["batches"]):

@@ -16,7 +16,7 @@ import numpy as np
 from scout.db.base import Database
 from scout.errors import NotFound
 from scout.jobs.runs import log_event, now_utc, record_finish, record_start
-from scout.montecarlo import BATCH_QUEUE, model  # noqa: F401 - BATCH_QUEUE re-exported
+from scout.montecarlo import model
 from scout.montecarlo.scenario import Scenario, check_segment, load_history
 
 JOB = "montecarlo.run"
