@@ -112,3 +112,34 @@ def test_opening_a_database_file_another_process_holds_waits_then_raises_lock_ti
         holder.stdin.close()
         holder.wait(timeout=30)
     DuckDBDatabase(path, open_timeout_seconds=5).close()  # released: opens at once
+
+
+def test_a_database_file_still_being_created_by_another_process_is_waited_for(tmp_path):
+    """Four processes starting at once on a new file: one creates it, the others may see it before its
+    header is written ("not a valid DuckDB database file") and must wait, not fail."""
+    import os
+    import threading
+
+    import duckdb
+
+    path = tmp_path / "new.duckdb"
+    path.write_bytes(b"half-written header")
+    ready = tmp_path / "ready.duckdb"
+    duckdb.connect(str(ready)).close()
+    threading.Timer(0.3, lambda: os.replace(ready, path)).start()
+
+    DuckDBDatabase(str(path), open_timeout_seconds=10).close()
+
+
+def test_a_file_that_stays_invalid_is_reported_not_waited_on_for_the_whole_timeout(tmp_path):
+    from scout.db.base import DatabaseError
+
+    path = tmp_path / "garbage.duckdb"
+    path.write_bytes(b"this is not a database")
+    started = time.monotonic()
+    try:
+        DuckDBDatabase(str(path), open_timeout_seconds=30).close()
+        raise AssertionError("opened an invalid file")
+    except DatabaseError as exc:
+        assert "not a valid DuckDB database" in str(exc)
+    assert time.monotonic() - started < 10

@@ -27,13 +27,16 @@ class DuckDBDatabase(Database):
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         # One process at a time may hold a DuckDB file; another job's process waits its turn.
-        deadline = time.monotonic() + open_timeout_seconds
+        started = time.monotonic()
+        deadline = started + open_timeout_seconds
         while True:
             try:
                 self._conn = duckdb.connect(path)
                 break
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
+                # A file another process is creating this instant has no valid header yet: wait briefly.
+                being_created = "not a valid DuckDB database" in str(exc) and time.monotonic() - started < 2.0
+                if "lock" not in str(exc).lower() and not being_created:
                     raise DatabaseError(f"cannot open {self.display_name}: {exc}") from None
                 if time.monotonic() >= deadline:
                     raise LockTimeout(f"another run holds {self.display_name} "
