@@ -18,7 +18,8 @@ def demo_database(transactions: int, seed: int = 42, *, infer: bool = True) -> P
     from scout.personas.job import infer_in
 
     path = CACHE / f"demo-{transactions}-{seed}{'-scored' if infer else ''}.duckdb"
-    if path.exists():
+    if path.exists():  # cached data, current views: apply what changed since it was built
+        job.apply(trigger="cli", settings=Settings.from_env({"SCOUT_DATABASE_URL": f"duckdb:///{path}"}))
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")

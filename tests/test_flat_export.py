@@ -9,6 +9,7 @@ import pytest
 
 from scout.db import connect
 from scout.exports import job as export_job
+from scout.exports.baskets import summarize
 from scout.jobs.runs import JobFailed
 from scout.personas.job import infer_in
 
@@ -56,6 +57,7 @@ def sheet_data(db):
 
 
 def sheet(db) -> dict:
+    summarize(db)  # what the export job does first
     columns, chunks = db.stream("SELECT * FROM dbo.v_flat_export_sheet")
     return {row[0]: dict(zip(columns, row)) for chunk in chunks for row in chunk}
 

@@ -16,6 +16,19 @@ from scout.db.translate import TranslationError, tsql_statement_to_duckdb, tsql_
 _BUILTIN_SCHEMAS = ("dbo",)
 
 
+class _Borrowed:
+    """A transaction's connection lent to a stream: ending the stream must not close it."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        pass
+
+
 class DuckDBDatabase(Database):
     dialect = "duckdb"
 
@@ -95,7 +108,7 @@ class DuckDBDatabase(Database):
 
     def stream(self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
                ) -> tuple[list[str], Iterator[list[Row]]]:
-        cursor = self._conn.cursor()
+        cursor = self._stream_cursor()
         try:
             cursor.execute(self.sql(tsql), list(params))
         except Exception as exc:
@@ -108,7 +121,7 @@ class DuckDBDatabase(Database):
     def stream_arrow(self, tsql: str, params: Sequence[Any] = (), batch_size: int = 50_000,
                      schema: Any = None) -> Iterator[Any]:
         """DuckDB hands out Arrow batches natively: no Python object per value."""
-        cursor = self._conn.cursor()
+        cursor = self._stream_cursor()
         try:
             relation = cursor.sql(self.sql(tsql), params=list(params)) if params else cursor.sql(self.sql(tsql))
             reader = relation.to_arrow_reader(batch_size)
@@ -128,6 +141,12 @@ class DuckDBDatabase(Database):
                 cursor.close()
 
         return batches()
+
+    def _stream_cursor(self) -> Any:
+        """Outside a transaction, a cursor of its own (other queries may run while it streams); inside
+        one, the transaction's own connection, so every query of the transaction reads one snapshot
+        (a DuckDB cursor is a separate connection that would not see it)."""
+        return _Borrowed(self._conn) if self._in_transaction else self._conn.cursor()
 
     @property
     def connection(self):

@@ -15,7 +15,7 @@ def format_result(result: dict[str, Any]) -> str:
 
 
 def _flat(args: argparse.Namespace) -> int:
-    result = job.export_flat(trigger="cli", out=args.out, limit=args.limit, formats=args.format,
+    result = job.export_flat(trigger="cli", out=args.out, limit=args.limit, formats=args.format, full=args.full,
                              progress=progress_printer(args.json))
     emit(result, args.json, format_result)
     return 0
@@ -35,3 +35,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="folder or blob container URL (default: SCOUT_EXPORT_DESTINATION)")
     p.add_argument("--limit", type=_positive, help="export only the first N transactions (by ID)")
     p.add_argument("--format", default="csv,parquet", help="csv, parquet or both (default csv,parquet)")
+    p.add_argument("--full", action="store_true",
+                   help="summarize every basket again, not only new transactions (after item corrections)")

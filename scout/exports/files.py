@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import queue
+import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 COLUMNS = ("Transaction_ID", "Transaction_Value", "Basket_Size", "Category", "Brand", "Daypart",
            "Demographics (Age/Gender/Role)", "Weekday_vs_Weekend", "Time of transaction", "Location",
@@ -25,26 +29,104 @@ def schema() -> Any:
                       ("Was_Substitution", pa.bool_())])
 
 
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    files: dict[str, dict[str, Any]]  # file name -> {"sha256", "bytes"}, as the manifest lists them
+
+
+class _HashingFile(io.RawIOBase):
+    """A file that hashes what is written to it: the manifest's checksums without reading the export back."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.name = path.name
+        self._fh = open(path, "wb")
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._digest.update(view)
+        self._fh.write(view)
+        self.size += len(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+        super().close()
+
+    def entry(self) -> dict[str, Any]:
+        return {"sha256": self._digest.hexdigest(), "bytes": self.size}
+
+
+def read_ahead(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """The same batches, fetched by a thread while the caller writes the previous ones: the database
+    computes while the files are written (both release the GIL). At most ``depth`` batches wait."""
+    waiting: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def hand_over(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        source = iter(batches)
+        try:
+            for batch in source:
+                if not hand_over(batch):
+                    return
+            hand_over(end)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            hand_over(exc)
+        finally:
+            getattr(source, "close", lambda: None)()
+
+    worker = threading.Thread(target=produce, name="scout-export-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := waiting.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def write_export(batches: Iterable[Any], folder: Path, formats: tuple[str, ...],
-                 progress: Callable[[str], None] = lambda _m: None) -> int:
-    """Write every batch to each format; returns the row count. Memory is one batch, whatever the total."""
+                 progress: Callable[[str], None] = lambda _m: None) -> Written:
+    """Write every batch to each format. Memory is a few batches, whatever the total."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     target = schema()
     writers: list[Any] = []
-    handles: list[Any] = []
+    sinks: list[_HashingFile] = []
     rows = 0
     try:
         if "csv" in formats:
-            handle = open(folder / f"{BASENAME}.csv", "wb")
-            handles.append(handle)
-            handle.write(UTF8_BOM)
-            writers.append(pacsv.CSVWriter(handle, target, write_options=pacsv.WriteOptions(quoting_style="needed")))
+            sinks.append(_HashingFile(folder / f"{BASENAME}.csv"))
+            sinks[-1].write(UTF8_BOM)
+            writers.append(pacsv.CSVWriter(sinks[-1], target, write_options=pacsv.WriteOptions(quoting_style="needed")))
         if "parquet" in formats:
-            writers.append(pq.ParquetWriter(folder / f"{BASENAME}.parquet", target, compression="zstd"))
+            sinks.append(_HashingFile(folder / f"{BASENAME}.parquet"))
+            writers.append(pq.ParquetWriter(sinks[-1], target, compression="zstd"))
         next_report = 250_000
-        for batch in batches:
+        for batch in read_ahead(batches):
             for writer in writers:
                 writer.write_batch(batch)
             rows += batch.num_rows
@@ -54,14 +136,6 @@ def write_export(batches: Iterable[Any], folder: Path, formats: tuple[str, ...],
     finally:
         for writer in writers:
             writer.close()
-        for handle in handles:
-            handle.close()
-    return rows
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        for sink in sinks:
+            sink.close()
+    return Written(rows, {sink.name: sink.entry() for sink in sinks})

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from scout.config import Settings
 from scout.db.base import Database
 from scout.errors import InvalidInput
 from scout.exports import files
 from scout.exports.acceptance import Acceptance
+from scout.exports.baskets import summarize
 from scout.exports.destinations import destination_for
+from scout.exports.ranges import conditions, split_points
 from scout.jobs.runs import JobContext, log_event, run_job
 
 VIEW = "dbo.v_flat_export_sheet"
 EVENT_EXPORT_VALIDATED = "scout.export.validated"
-BATCH_ROWS = 50_000  # rows per Arrow batch: the memory of the export, whatever its size
+BATCH_ROWS = 50_000  # rows per Arrow batch
 
 
 class ExportRejected(RuntimeError):
@@ -50,11 +52,26 @@ def check_limit(limit: Any) -> int | None:
     return limit
 
 
-def _selection(limit: int | None) -> str:
+def selections(db: Database, limit: int | None) -> list[tuple[str, tuple[Any, ...]]]:
+    """The queries that together return the export, each with its parameters.
+
+    Azure SQL streams the whole view from the server in one query. DuckDB runs in this process, so it
+    gets one query per Transaction_ID range (scout.exports.ranges). The ranges cover every non-empty
+    ID; a row without one would be missing from the count and fail validation.
+    """
     columns = ", ".join(f"[{c}]" for c in files.COLUMNS)
-    if limit is None:
-        return f"SELECT {columns} FROM {VIEW}"
-    return f"SELECT TOP ({int(limit)}) {columns} FROM {VIEW} ORDER BY Transaction_ID"
+    if limit is not None:
+        return [(f"SELECT TOP ({int(limit)}) {columns} FROM {VIEW} ORDER BY Transaction_ID", ())]
+    whole = f"SELECT {columns} FROM {VIEW}"
+    if db.dialect != "duckdb":
+        return [(whole, ())]
+    return [(f"{whole} WHERE {condition}", params)
+            for condition, params in conditions("Transaction_ID", split_points(db))]
+
+
+def stream_export(db: Database, limit: int | None) -> Iterator[Any]:
+    for sql, params in selections(db, limit):
+        yield from db.stream_arrow(sql, params, batch_size=BATCH_ROWS, schema=files.schema())
 
 
 def base_count(db: Database, limit: int | None) -> int:
@@ -82,24 +99,27 @@ def rules_checksums(db: Database) -> dict[str, int]:
 
 
 def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None = None, limit: int | None = None,
-              formats: tuple[str, ...] = files.FORMATS, progress: Callable[[str], None] = lambda _m: None
-              ) -> dict[str, Any]:
+              formats: tuple[str, ...] = files.FORMATS, full: bool = False,
+              progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+    """Summarize new baskets (all with ``full``), then stream, validate and publish the sheet."""
     destination = destination_for(out, settings)
     if db.dialect == "duckdb":  # rows may leave in any order: DuckDB then streams instead of buffering
         db.execute_native("SET preserve_insertion_order = false")
+    summarized = summarize(db, full=full, progress=progress)
     staging = destination.new_staging(run_id)
     try:
         with db.transaction():  # one snapshot for the base count and the rows
             base = base_count(db, limit)
             progress(f"exporting {base:,} transactions to {destination.describe()}")
-            streamed = files.write_export(
-                db.stream_arrow(_selection(limit), batch_size=BATCH_ROWS, schema=files.schema()),
-                staging, tuple(dict.fromkeys((*formats, "parquet"))), progress)
+            written = files.write_export(stream_export(db, limit), staging,
+                                         tuple(dict.fromkeys((*formats, "parquet"))), progress)
             checksums = rules_checksums(db)
-        acceptance = inspect_written(staging / f"{files.BASENAME}.parquet", streamed, base)
+        acceptance = inspect_written(staging / f"{files.BASENAME}.parquet", written.rows, base)
         rows, unique = acceptance.export_rows, acceptance.unique_ids
+        published = dict(written.files)
         if "parquet" not in formats:  # written for the check only
             (staging / f"{files.BASENAME}.parquet").unlink()
+            del published[f"{files.BASENAME}.parquet"]
         log_event(EVENT_EXPORT_VALIDATED, run_id=run_id, base_transactions=base, export_rows=rows,
                   unique_ids=unique, passed=acceptance.passed)
         for line in acceptance.lines():
@@ -112,19 +132,18 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
             "run_id": run_id, "generated_at": generated.isoformat(), "view": VIEW, "columns": list(files.COLUMNS),
             "counts": {"base_transactions": base, "export_rows": rows, "unique_transaction_ids": unique},
             "limit": limit, "rules_checksums": checksums,
-            "files": {p.name: {"sha256": files.sha256_of(p), "bytes": p.stat().st_size}
-                      for p in sorted(staging.iterdir())},
+            "files": dict(sorted(published.items())),
         }
         location = destination.publish(staging, folder, manifest)
     except BaseException:
         destination.discard(staging)
         raise
     return {**acceptance.as_dict(), "acceptance": acceptance.lines(), "location": location,
-            "files": sorted(manifest["files"]), "formats": list(formats)}
+            "files": sorted(manifest["files"]), "formats": list(formats), "baskets_summarized": summarized}
 
 
 def export_flat(*, trigger: str, out: str | None = None, limit: int | None = None,
-                formats: str | Iterable[str] | None = None, settings: Settings | None = None,
+                formats: str | Iterable[str] | None = None, full: bool = False, settings: Settings | None = None,
                 invocation_id: str = "", run_id: str | None = None,
                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Recorded job ``exports.flat``."""
@@ -132,7 +151,8 @@ def export_flat(*, trigger: str, out: str | None = None, limit: int | None = Non
     chosen, limit = parse_formats(formats), check_limit(limit)
 
     def body(ctx: JobContext) -> dict[str, Any]:
-        return export_in(ctx.db, settings, ctx.run_id, out=out, limit=limit, formats=chosen, progress=ctx.progress)
+        return export_in(ctx.db, settings, ctx.run_id, out=out, limit=limit, formats=chosen, full=bool(full),
+                         progress=ctx.progress)
 
     return run_job("exports.flat", trigger, body, settings=settings, invocation_id=invocation_id, run_id=run_id,
                    progress=progress)

@@ -34,8 +34,9 @@ def exports_flat(req: func.HttpRequest) -> func.HttpResponse:
     from scout.exports.job import check_limit, parse_formats
     from scout.jobs.dispatch import submit
 
-    body = json_body(req, {"limit": int, "format": (str, list)})
-    params = {"limit": check_limit(body.get("limit")), "formats": list(parse_formats(body.get("format")))}
+    body = json_body(req, {"limit": int, "format": (str, list), "full": bool})
+    params = {"limit": check_limit(body.get("limit")), "formats": list(parse_formats(body.get("format"))),
+              "full": bool(body.get("full", False))}
     return accepted(req, submit("exports.flat", params))
 
 

@@ -1,7 +1,9 @@
--- The flat export sheet: exactly one row per transaction of dbo.v_transactions_flat_production.
+-- The flat export sheet: exactly one row per transaction of dbo.Transactions.
 -- Every relation joined here is one row per canonical_tx_id by construction (GROUP BY the key, or a
 -- primary key), so interactions and insight rows can never multiply the rows (12,047 -> 33,362 once).
 -- The interaction timestamp, when present, wins over txn_ts for Daypart, weekday and hour.
+-- Category, Brand and Other_Products come from ref.transaction_baskets, which the export job fills for
+-- new transactions before it reads this view (ranking every item line here was most of its cost).
 CREATE OR ALTER VIEW dbo.v_flat_export_sheet AS
 WITH interactions AS (
     SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX(Gender) AS gender
@@ -14,31 +16,15 @@ insights AS (
     FROM dbo.v_insight_base
     GROUP BY sessionId
 ),
-ranked_items AS (
-    SELECT canonical_tx_id, product_name,
-           FIRST_VALUE(product_name) OVER (PARTITION BY canonical_tx_id
-                                           ORDER BY quantity * unit_price DESC, line_no) AS primary_product
-    FROM dbo.TransactionItems
-),
-other_items AS (
-    -- the basket's products other than the primary one (the line with the largest amount)
-    SELECT DISTINCT canonical_tx_id, product_name
-    FROM ranked_items
-    WHERE product_name <> primary_product
-),
-other_products AS (
-    SELECT canonical_tx_id, STRING_AGG(product_name, '; ') WITHIN GROUP (ORDER BY product_name) AS products
-    FROM other_items
-    GROUP BY canonical_tx_id
-),
 base AS (
-    SELECT f.canonical_tx_id, f.total_amount, f.total_items, f.category, f.brand, f.store_name,
-           COALESCE(i.ix_ts, f.txn_ts) AS ts, i.age, i.gender, tp.role, s.substituted, o.products
-    FROM dbo.v_transactions_flat_production AS f
-    LEFT JOIN interactions AS i ON i.canonical_tx_id = f.canonical_tx_id
-    LEFT JOIN ref.transaction_personas AS tp ON tp.canonical_tx_id = f.canonical_tx_id
-    LEFT JOIN insights AS s ON s.sessionId = f.canonical_tx_id
-    LEFT JOIN other_products AS o ON o.canonical_tx_id = f.canonical_tx_id
+    SELECT t.canonical_tx_id, t.total_amount, t.total_items, b.category, b.brand, st.store_name,
+           COALESCE(i.ix_ts, t.txn_ts) AS ts, i.age, i.gender, tp.role, s.substituted, b.other_products
+    FROM dbo.Transactions AS t
+    LEFT JOIN dbo.Stores AS st ON st.store_id = t.store_id
+    LEFT JOIN ref.transaction_baskets AS b ON b.canonical_tx_id = t.canonical_tx_id
+    LEFT JOIN interactions AS i ON i.canonical_tx_id = t.canonical_tx_id
+    LEFT JOIN ref.transaction_personas AS tp ON tp.canonical_tx_id = t.canonical_tx_id
+    LEFT JOIN insights AS s ON s.sessionId = t.canonical_tx_id
 ),
 timed AS (
     SELECT b.*, DATEPART(hour, b.ts) AS hr,
@@ -77,6 +63,6 @@ SELECT
         ELSE CONCAT(hr - 12, 'PM')
     END AS [Time of transaction],
     store_name AS Location,
-    COALESCE(products, '') AS Other_Products,
+    COALESCE(other_products, '') AS Other_Products,
     CAST(substituted AS BIT) AS Was_Substitution
 FROM timed;

@@ -1,0 +1,71 @@
+"""Basket summaries (``ref.transaction_baskets``): each transaction's primary item and other products,
+computed once. The flat export then joins one row per transaction instead of ranking and aggregating
+every item line on every run, which was most of an export's cost.
+
+Incremental like persona inference: transactions without a summary are summarized; ``full`` does all
+again (for item lines corrected after the fact). Work goes in Transaction_ID ranges, each committed,
+so memory stays that of one range and an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from scout.db.base import Database
+from scout.exports.ranges import conditions, split_points
+
+UNSUMMARIZED = "NOT EXISTS (SELECT 1 FROM ref.transaction_baskets AS b WHERE b.canonical_tx_id = t.canonical_tx_id)"
+
+# The primary item is the line with the largest amount, ties to the lowest line_no (the definition of
+# dbo.v_transactions_flat_production); the other products are the basket's distinct other names.
+SUMMARIZE = """
+WITH pending AS (
+    SELECT t.canonical_tx_id FROM dbo.Transactions AS t WHERE {unsummarized} AND {range}
+),
+items AS (
+    SELECT i.canonical_tx_id, i.line_no, i.product_name, i.category, i.brand, i.quantity * i.unit_price AS amount
+    FROM dbo.TransactionItems AS i
+    JOIN pending AS p ON p.canonical_tx_id = i.canonical_tx_id
+),
+ranked AS (
+    SELECT canonical_tx_id, product_name, category, brand,
+           ROW_NUMBER() OVER (PARTITION BY canonical_tx_id ORDER BY amount DESC, line_no) AS rn
+    FROM items
+),
+primary_items AS (
+    SELECT canonical_tx_id, product_name, category, brand FROM ranked WHERE rn = 1
+),
+other_items AS (
+    SELECT DISTINCT i.canonical_tx_id, i.product_name
+    FROM items AS i
+    JOIN primary_items AS p ON p.canonical_tx_id = i.canonical_tx_id
+    WHERE i.product_name <> p.product_name
+),
+other_products AS (
+    SELECT canonical_tx_id, STRING_AGG(product_name, '; ') WITHIN GROUP (ORDER BY product_name) AS products
+    FROM other_items
+    GROUP BY canonical_tx_id
+)
+INSERT INTO ref.transaction_baskets (canonical_tx_id, primary_product, category, brand, other_products, summarized_at)
+SELECT p.canonical_tx_id, m.product_name, m.category, m.brand, o.products, SYSUTCDATETIME()
+FROM pending AS p
+LEFT JOIN primary_items AS m ON m.canonical_tx_id = p.canonical_tx_id
+LEFT JOIN other_products AS o ON o.canonical_tx_id = p.canonical_tx_id
+"""
+
+
+def summarize(db: Database, *, full: bool = False, progress: Callable[[str], None] = lambda _m: None) -> int:
+    """Summarize the baskets not yet summarized (all of them when ``full``); returns how many."""
+    if full:
+        with db.transaction():
+            db.execute("DELETE FROM ref.transaction_baskets")
+    pending = int(db.query_one(f"SELECT COUNT(*) FROM dbo.Transactions AS t WHERE {UNSUMMARIZED}")[0])
+    if not pending:
+        return 0
+    progress(f"summarizing {pending:,} baskets")
+    done = 0
+    for condition, params in conditions("t.canonical_tx_id", split_points(db, UNSUMMARIZED)):
+        with db.transaction():
+            done += max(db.execute(SUMMARIZE.format(unsummarized=UNSUMMARIZED, range=condition), params), 0)
+        progress(f"summarized {done:,} of {pending:,} baskets")
+    return done
