@@ -57,7 +57,7 @@ def sheet_data(db):
 
 
 def sheet(db) -> dict:
-    summarize(db)  # what the export job does first
+    summarize(db, [])  # what the export job does first
     columns, chunks = db.stream("SELECT * FROM dbo.v_flat_export_sheet")
     return {row[0]: dict(zip(columns, row)) for chunk in chunks for row in chunk}
 

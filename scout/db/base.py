@@ -98,6 +98,10 @@ class Database:
         """Run a statement already in this engine's dialect (migrations translate beforehand)."""
         raise NotImplementedError
 
+    def checkpoint(self) -> None:
+        """Move rows just written out of memory into the database file, where an engine keeps them in
+        memory until then (DuckDB: new rows and their index entries). Elsewhere nothing to do."""
+
     # -- transactions -------------------------------------------------------------------------------
     def begin(self) -> None:
         raise NotImplementedError

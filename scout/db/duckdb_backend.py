@@ -148,6 +148,9 @@ class DuckDBDatabase(Database):
         (a DuckDB cursor is a separate connection that would not see it)."""
         return _Borrowed(self._conn) if self._in_transaction else self._conn.cursor()
 
+    def checkpoint(self) -> None:
+        self._run("CHECKPOINT")
+
     @property
     def connection(self):
         """The raw DuckDB connection, for bulk paths (Arrow, COPY) that the interface does not cover."""

@@ -9,18 +9,20 @@ so memory stays that of one range and an interrupted run resumes where it stoppe
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from scout.db.base import Database
-from scout.exports.ranges import conditions, split_points
+from scout.exports.ranges import conditions
 
-UNSUMMARIZED = "NOT EXISTS (SELECT 1 FROM ref.transaction_baskets AS b WHERE b.canonical_tx_id = t.canonical_tx_id)"
+# {range} is repeated on the summaries so that the engine reads only that range of them too
+UNSUMMARIZED = ("NOT EXISTS (SELECT 1 FROM ref.transaction_baskets AS b "
+                "WHERE b.canonical_tx_id = t.canonical_tx_id AND {summary_range})")
 
 # The primary item is the line with the largest amount, ties to the lowest line_no (the definition of
 # dbo.v_transactions_flat_production); the other products are the basket's distinct other names.
 SUMMARIZE = """
 WITH pending AS (
-    SELECT t.canonical_tx_id FROM dbo.Transactions AS t WHERE {unsummarized} AND {range}
+    SELECT t.canonical_tx_id FROM dbo.Transactions AS t WHERE {range} AND {unsummarized}
 ),
 items AS (
     SELECT i.canonical_tx_id, i.line_no, i.product_name, i.category, i.brand, i.quantity * i.unit_price AS amount
@@ -54,18 +56,21 @@ LEFT JOIN other_products AS o ON o.canonical_tx_id = p.canonical_tx_id
 """
 
 
-def summarize(db: Database, *, full: bool = False, progress: Callable[[str], None] = lambda _m: None) -> int:
-    """Summarize the baskets not yet summarized (all of them when ``full``); returns how many."""
+def summarize(db: Database, points: list[Any], *, full: bool = False,
+              progress: Callable[[str], None] = lambda _m: None) -> int:
+    """Summarize the baskets not yet summarized (all of them when ``full``), one range between
+    ``points`` (scout.exports.ranges) at a time; returns how many."""
     if full:
         with db.transaction():
             db.execute("DELETE FROM ref.transaction_baskets")
-    pending = int(db.query_one(f"SELECT COUNT(*) FROM dbo.Transactions AS t WHERE {UNSUMMARIZED}")[0])
-    if not pending:
-        return 0
-    progress(f"summarizing {pending:,} baskets")
     done = 0
-    for condition, params in conditions("t.canonical_tx_id", split_points(db, UNSUMMARIZED)):
+    for (condition, params), (summary_condition, _same) in zip(conditions("t.canonical_tx_id", points),
+                                                               conditions("b.canonical_tx_id", points)):
+        unsummarized = UNSUMMARIZED.format(summary_range=summary_condition)
         with db.transaction():
-            done += max(db.execute(SUMMARIZE.format(unsummarized=UNSUMMARIZED, range=condition), params), 0)
-        progress(f"summarized {done:,} of {pending:,} baskets")
+            added = db.execute(SUMMARIZE.format(range=condition, unsummarized=unsummarized), params + params)
+        if added > 0:
+            db.checkpoint()  # the new summaries leave memory: the next range has all of it
+            done += added
+            progress(f"summarized {done:,} baskets")
     return done

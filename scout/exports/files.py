@@ -6,6 +6,7 @@ import hashlib
 import io
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -124,15 +125,22 @@ def write_export(batches: Iterable[Any], folder: Path, formats: tuple[str, ...],
             writers.append(pacsv.CSVWriter(sinks[-1], target, write_options=pacsv.WriteOptions(quoting_style="needed")))
         if "parquet" in formats:
             sinks.append(_HashingFile(folder / f"{BASENAME}.parquet"))
-            writers.append(pq.ParquetWriter(sinks[-1], target, compression="zstd"))
+            # Transaction_ID is unique: a dictionary of it would only be built to be dropped
+            writers.append(pq.ParquetWriter(sinks[-1], target, compression="zstd",
+                                            use_dictionary=[c for c in COLUMNS if c != "Transaction_ID"]))
         next_report = 250_000
-        for batch in read_ahead(batches):
-            for writer in writers:
-                writer.write_batch(batch)
-            rows += batch.num_rows
-            if rows >= next_report:
-                progress(f"written {rows:,} rows")
-                next_report += 250_000
+        # each format is written by a thread of its own (the writers release the GIL): the files take
+        # as long as the slower of them, not the sum
+        with ThreadPoolExecutor(max_workers=max(len(writers) - 1, 1), thread_name_prefix="scout-export") as pool:
+            for batch in read_ahead(batches):
+                others = [pool.submit(writer.write_batch, batch) for writer in writers[1:]]
+                writers[0].write_batch(batch)
+                for written in others:
+                    written.result()
+                rows += batch.num_rows
+                if rows >= next_report:
+                    progress(f"written {rows:,} rows")
+                    next_report += 250_000
     finally:
         for writer in writers:
             writer.close()

@@ -52,12 +52,12 @@ def check_limit(limit: Any) -> int | None:
     return limit
 
 
-def selections(db: Database, limit: int | None) -> list[tuple[str, tuple[Any, ...]]]:
+def selections(db: Database, limit: int | None, points: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
     """The queries that together return the export, each with its parameters.
 
     Azure SQL streams the whole view from the server in one query. DuckDB runs in this process, so it
-    gets one query per Transaction_ID range (scout.exports.ranges). The ranges cover every non-empty
-    ID; a row without one would be missing from the count and fail validation.
+    gets one query per Transaction_ID range between ``points``. The ranges cover every non-empty ID;
+    a row without one would be missing from the count and fail validation.
     """
     columns = ", ".join(f"[{c}]" for c in files.COLUMNS)
     if limit is not None:
@@ -65,12 +65,11 @@ def selections(db: Database, limit: int | None) -> list[tuple[str, tuple[Any, ..
     whole = f"SELECT {columns} FROM {VIEW}"
     if db.dialect != "duckdb":
         return [(whole, ())]
-    return [(f"{whole} WHERE {condition}", params)
-            for condition, params in conditions("Transaction_ID", split_points(db))]
+    return [(f"{whole} WHERE {condition}", params) for condition, params in conditions("Transaction_ID", points)]
 
 
-def stream_export(db: Database, limit: int | None) -> Iterator[Any]:
-    for sql, params in selections(db, limit):
+def stream_export(db: Database, limit: int | None, points: list[Any]) -> Iterator[Any]:
+    for sql, params in selections(db, limit, points):
         yield from db.stream_arrow(sql, params, batch_size=BATCH_ROWS, schema=files.schema())
 
 
@@ -105,13 +104,14 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
     destination = destination_for(out, settings)
     if db.dialect == "duckdb":  # rows may leave in any order: DuckDB then streams instead of buffering
         db.execute_native("SET preserve_insertion_order = false")
-    summarized = summarize(db, full=full, progress=progress)
+    points = split_points(db)
+    summarized = summarize(db, points, full=full, progress=progress)
     staging = destination.new_staging(run_id)
     try:
         with db.transaction():  # one snapshot for the base count and the rows
             base = base_count(db, limit)
             progress(f"exporting {base:,} transactions to {destination.describe()}")
-            written = files.write_export(stream_export(db, limit), staging,
+            written = files.write_export(stream_export(db, limit, points), staging,
                                          tuple(dict.fromkeys((*formats, "parquet"))), progress)
             checksums = rules_checksums(db)
         acceptance = inspect_written(staging / f"{files.BASENAME}.parquet", written.rows, base)

@@ -1,5 +1,5 @@
-"""Transaction_ID ranges: large work on the embedded database done one range at a time, so its memory is
-that of one range, whatever the number of transactions (filters on the key reach every table scan)."""
+"""Transaction_ID ranges: large work done one range at a time, so that its memory is that of one range,
+whatever the number of transactions (a filter on the key reaches every table scan of the view)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,25 @@ from typing import Any
 
 from scout.db.base import Database
 
-RANGE_TRANSACTIONS = 125_000
+RANGE_TRANSACTIONS = 250_000
 
 
-def split_points(db: Database, where: str = "1 = 1", params: tuple[Any, ...] = ()) -> list[Any]:
-    """IDs that cut the transactions matching ``where`` (over ``dbo.Transactions AS t``) into ranges
-    of about RANGE_TRANSACTIONS each; none when they fit in one."""
-    rows = db.query("SELECT canonical_tx_id FROM (SELECT t.canonical_tx_id, ROW_NUMBER() OVER "
-                    f"(ORDER BY t.canonical_tx_id) AS rn FROM dbo.Transactions AS t WHERE {where}) AS k "
-                    "WHERE rn % ? = 1 ORDER BY canonical_tx_id", (*params, RANGE_TRANSACTIONS))
-    return [row[0] for row in rows][1:]
+def split_points(db: Database) -> list[Any]:
+    """IDs that cut dbo.Transactions into ranges of about RANGE_TRANSACTIONS each; none when one range
+    holds them all.
+
+    DuckDB samples every Nth stored row and sorts the sample: one scan of the key column, where ranking
+    every ID would sort them all in memory. The ranges are balanced whatever the storage order, since
+    the rows sampled are spread evenly over the table.
+    """
+    if db.dialect == "duckdb":
+        sample = sorted(row[0] for row in db.query(
+            "SELECT canonical_tx_id FROM dbo.Transactions WHERE rowid % ? = 0", (RANGE_TRANSACTIONS,)))
+    else:
+        sample = [row[0] for row in db.query(
+            "SELECT canonical_tx_id FROM (SELECT canonical_tx_id, ROW_NUMBER() OVER (ORDER BY canonical_tx_id) "
+            "AS rn FROM dbo.Transactions) AS k WHERE rn % ? = 1 ORDER BY canonical_tx_id", (RANGE_TRANSACTIONS,))]
+    return sample[1:]
 
 
 def conditions(column: str, points: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
