@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -55,6 +56,7 @@ def run_once(source: Path, mode: str, memory_limit: str) -> dict:
     """One fresh process on a fresh copy of the database (a first export writes basket summaries)."""
     work = source.with_name(f"bench-export-{source.name}")
     shutil.copy(source, work)
+    os.sync()  # the copy's (and the last run's) writes reach the disk now, not during the measured run
     try:
         with tempfile.TemporaryDirectory() as out:
             done = subprocess.run([sys.executable, "-c", CHILD, str(work), mode, out, memory_limit],

@@ -110,3 +110,17 @@ def test_dry_run_prints_the_sql_of_both_engines_and_changes_nothing(db_url):
     assert "2 migration(s) would be applied (dry run: nothing changed)" in done.stdout
     status = json.loads(scout("migrate", "status", "--json").stdout)
     assert status["applied"] == [] and len(status["pending"]) > 2
+
+
+def test_export_full_summarizes_every_basket_again_and_says_how_many(db_url, tmp_path):
+    env = {"SCOUT_DATABASE_URL": db_url}
+    assert scout("migrate", "apply", env=env).returncode == 0
+    assert scout("demo", "seed", "--transactions", "200", env=env).returncode == 0
+    out = str(tmp_path / "exports")
+
+    first = scout("export", "flat", "--out", out, "--json", env=env)
+    again = scout("export", "flat", "--out", out, "--full", "--json", env=env)
+
+    assert first.returncode == again.returncode == 0, first.stderr + again.stderr
+    assert json.loads(first.stdout)["baskets_summarized"] == json.loads(again.stdout)["baskets_summarized"] == 200
+    assert "summarized 200 baskets" in again.stderr

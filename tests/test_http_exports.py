@@ -37,10 +37,10 @@ def test_infer_then_export_over_http_and_read_the_latest_manifest(queued, functi
     assert drain(queued)[0]["scored"] == 300
 
     status, body, _ = call_http(functions, "exports_flat", "POST", "http://host/api/exports/flat",
-                                body='{"format": "csv,parquet"}')
+                                body='{"format": "csv,parquet", "full": true}')
     assert status == 202
     [done] = drain(queued)
-    assert done["acceptance"][-1] == "PASSED"
+    assert done["acceptance"][-1] == "PASSED" and done["baskets_summarized"] == 300
 
     status, run, _ = call_http(functions, "job_status", route_params={"run_id": body["run_id"]})
     assert status == 200 and run["status"] == "succeeded" and run["summary"]["export_rows"] == 300
@@ -59,6 +59,7 @@ def test_latest_is_404_json_before_any_export(migrated, functions):
     ("exports_flat", '{"format": "pdf"}', "format must be"),
     ("exports_flat", '{"limit": 10, "where": "1=1"}', "unknown field(s): where"),
     ("personas_infer", '{"full": "yes"}', "field full must be bool"),
+    ("exports_flat", '{"full": 1}', "field full must be bool"),
 ])
 def test_bad_requests_are_400_json_and_nothing_is_queued(queued, functions, name, body, message):
     status, payload, _ = call_http(functions, name, "POST", body=body)

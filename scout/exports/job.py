@@ -52,24 +52,20 @@ def check_limit(limit: Any) -> int | None:
     return limit
 
 
-def selections(db: Database, limit: int | None, points: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
-    """The queries that together return the export, each with its parameters.
-
-    Azure SQL streams the whole view from the server in one query. DuckDB runs in this process, so it
-    gets one query per Transaction_ID range between ``points``. The ranges cover every non-empty ID;
-    a row without one would be missing from the count and fail validation.
-    """
+def selections(limit: int | None, points: list[Any]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The queries that together return the export, each with its parameters: one per Transaction_ID
+    range between ``points``, so the database's work and the validation's memory are one range's.
+    The ranges cover every non-empty ID; a row without one would be missing from the count and fail
+    validation."""
     columns = ", ".join(f"[{c}]" for c in files.COLUMNS)
     if limit is not None:
         return [(f"SELECT TOP ({int(limit)}) {columns} FROM {VIEW} ORDER BY Transaction_ID", ())]
-    whole = f"SELECT {columns} FROM {VIEW}"
-    if db.dialect != "duckdb":
-        return [(whole, ())]
-    return [(f"{whole} WHERE {condition}", params) for condition, params in conditions("Transaction_ID", points)]
+    return [(f"SELECT {columns} FROM {VIEW} WHERE {condition}", params)
+            for condition, params in conditions("Transaction_ID", points)]
 
 
 def stream_export(db: Database, limit: int | None, points: list[Any]) -> Iterator[Any]:
-    for sql, params in selections(db, limit, points):
+    for sql, params in selections(limit, points):
         yield from db.stream_arrow(sql, params, batch_size=BATCH_ROWS, schema=files.schema())
 
 
@@ -80,16 +76,10 @@ def base_count(db: Database, limit: int | None) -> int:
 
 
 def inspect_written(parquet: Path, streamed: int, base: int) -> Acceptance:
-    """Count rows, unique and empty IDs in the file about to be published (an in-memory DuckDB reads it),
-    so the check is of the artifact itself, whichever database produced it."""
-    import duckdb
-
-    with duckdb.connect() as con:
-        rows, unique, empty = con.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT Transaction_ID), "
-            "COUNT(*) FILTER (WHERE Transaction_ID IS NULL OR Transaction_ID = '') FROM read_parquet(?)",
-            [str(parquet)]).fetchone()
-    return Acceptance(base, int(rows), int(unique), int(empty), streamed)
+    """The acceptance numbers of the file about to be published, so the check is of the artifact
+    itself, whichever database produced it."""
+    rows, unique, empty = files.count_ids(parquet)
+    return Acceptance(base, rows, unique, empty, streamed)
 
 
 def rules_checksums(db: Database) -> dict[str, int]:

@@ -1,0 +1,87 @@
+"""Writing the export: read-ahead never loses an error or a thread, checksums are of the bytes written."""
+
+import hashlib
+import threading
+import time
+
+import pyarrow as pa
+import pytest
+
+from scout.db.base import DatabaseError
+from scout.exports import files
+
+
+def batches(n, fail_at=None, closed=None):
+    try:
+        for i in range(n):
+            if i == fail_at:
+                raise DatabaseError("stream interrupted: connection closed")
+            yield pa.RecordBatch.from_pydict({"i": [i]})
+    finally:
+        if closed is not None:
+            closed.set()
+
+
+def test_read_ahead_yields_every_batch_in_order():
+    assert [b["i"][0].as_py() for b in files.read_ahead(batches(20))] == list(range(20))
+
+
+def test_an_error_in_the_stream_reaches_the_writer_as_it_was():
+    seen = []
+    with pytest.raises(DatabaseError, match="stream interrupted"):
+        for batch in files.read_ahead(batches(10, fail_at=4)):
+            seen.append(batch["i"][0].as_py())
+    assert seen == [0, 1, 2, 3]
+
+
+def test_a_writer_that_stops_early_stops_and_closes_the_stream():
+    closed = threading.Event()
+    before = threading.active_count()
+    stream = files.read_ahead(batches(1_000, closed=closed), depth=2)
+    next(stream)
+    stream.close()  # the writer failed: the generator is closed
+    assert closed.wait(5)
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
+
+
+def test_the_manifest_checksums_are_those_of_the_files_written(tmp_path):
+    sample = pa.RecordBatch.from_pylist([{
+        "Transaction_ID": "T1", "Transaction_Value": None, "Basket_Size": 2, "Category": "Snacks", "Brand": "Piattos",
+        "Daypart": "Morning", "Demographics (Age/Gender/Role)": "25-34 Female", "Weekday_vs_Weekend": "Weekday",
+        "Time of transaction": "7AM", "Location": "Aling Niña's", "Other_Products": "Coke Mismo",
+        "Was_Substitution": True}], schema=files.schema())
+
+    written = files.write_export([sample, sample.slice(0, 0)], tmp_path, ("csv", "parquet"))
+
+    assert written.rows == 1
+    for name, entry in written.files.items():
+        data = (tmp_path / name).read_bytes()
+        assert entry == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    assert (tmp_path / "scout_flat_export.csv").read_bytes().startswith(files.UTF8_BOM)
+
+
+@pytest.mark.parametrize("intervals, groups", [
+    ([], []),
+    ([("a", "c"), ("d", "f"), ("g", "h")], [[0], [1], [2]]),
+    ([("d", "f"), ("a", "e"), ("g", "h")], [[1, 0], [2]]),  # overlapping row groups are counted together
+    ([("a", "c"), ("c", "d")], [[0, 1]]),  # a shared bound may be a shared ID
+    ([("a", "c"), None, ("x", "z")], [[0, 1, 2]]),  # unknown IDs: everything together
+])
+def test_row_groups_that_may_share_an_id_are_counted_together(intervals, groups):
+    assert files.overlapping_groups(intervals) == groups
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_ids_are_counted_exactly_across_row_groups_with_or_without_statistics(tmp_path, statistics):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "ids.parquet"
+    with pq.ParquetWriter(path, pa.schema([("Transaction_ID", pa.string())]), write_statistics=statistics) as writer:
+        for ids in (["T1", "T3", "T2"], ["T4", "T2"], [None, ""], ["X1", "X2"], [None, None], []):
+            writer.write_batch(pa.RecordBatch.from_pydict({"Transaction_ID": pa.array(ids, pa.string())}))
+
+    # 11 rows; T2 twice, in two overlapping row groups; the empty string and three NULLs are empty IDs
+    assert files.count_ids(path) == (11, 7, 4)
