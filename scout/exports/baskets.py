@@ -40,7 +40,8 @@ primary_items AS (
     SELECT canonical_tx_id, product_name, category, brand FROM ranked WHERE rn = 1
 ),
 other_items AS (
-    SELECT DISTINCT i.canonical_tx_id, i.product_name
+    -- NVARCHAR(MAX): STRING_AGG of a shorter type stops at 8,000 bytes on SQL Server
+    SELECT DISTINCT i.canonical_tx_id, CAST(i.product_name AS NVARCHAR(MAX)) AS product_name
     FROM items AS i
     JOIN primary_items AS p ON p.canonical_tx_id = i.canonical_tx_id
     WHERE i.product_name <> p.product_name

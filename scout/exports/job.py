@@ -1,4 +1,5 @@
-"""The flat export job: stream the view, check the acceptance numbers, publish only what passed.
+"""The flat export job: summarize new baskets, stream the view one Transaction_ID range at a time into
+CSV and Parquet, check the acceptance numbers on the written file, publish only what passed.
 
 On any failure — validation, a dropped connection mid-stream, an upload error — nothing is published
 and the previous export (``latest``) stays as it was; the run is recorded as failed with the reason.
