@@ -18,6 +18,7 @@ from scout.exports import files
 from scout.exports.acceptance import Acceptance
 from scout.exports.baskets import summarize
 from scout.exports.destinations import destination_for
+from scout.exports.inspection import count_ids
 from scout.exports.ranges import conditions, split_points
 from scout.jobs.runs import JobContext, log_event, run_job
 
@@ -79,7 +80,7 @@ def base_count(db: Database, limit: int | None) -> int:
 def inspect_written(parquet: Path, streamed: int, base: int) -> Acceptance:
     """The acceptance numbers of the file about to be published, so the check is of the artifact
     itself, whichever database produced it."""
-    rows, unique, empty = files.count_ids(parquet)
+    rows, unique, empty = count_ids(parquet)
     return Acceptance(base, rows, unique, empty, streamed)
 
 

@@ -1,0 +1,30 @@
+"""Validating the written file: exact counts of rows, unique and empty IDs, one ID range at a time."""
+
+import pyarrow as pa
+import pytest
+
+from scout.exports import inspection
+
+
+@pytest.mark.parametrize("intervals, groups", [
+    ([], []),
+    ([("a", "c"), ("d", "f"), ("g", "h")], [[0], [1], [2]]),
+    ([("d", "f"), ("a", "e"), ("g", "h")], [[1, 0], [2]]),  # overlapping row groups are counted together
+    ([("a", "c"), ("c", "d")], [[0, 1]]),  # a shared bound may be a shared ID
+    ([("a", "c"), None, ("x", "z")], [[0, 1, 2]]),  # unknown IDs: everything together
+])
+def test_row_groups_that_may_share_an_id_are_counted_together(intervals, groups):
+    assert inspection.overlapping_groups(intervals) == groups
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_ids_are_counted_exactly_across_row_groups_with_or_without_statistics(tmp_path, statistics):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "ids.parquet"
+    with pq.ParquetWriter(path, pa.schema([("Transaction_ID", pa.string())]), write_statistics=statistics) as writer:
+        for ids in (["T1", "T3", "T2"], ["T4", "T2"], [None, ""], ["X1", "X2"], [None, None], []):
+            writer.write_batch(pa.RecordBatch.from_pydict({"Transaction_ID": pa.array(ids, pa.string())}))
+
+    # 11 rows; T2 twice, in two overlapping row groups; the empty string and three NULLs are empty IDs
+    assert inspection.count_ids(path) == (11, 7, 4)
