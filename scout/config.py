@@ -70,7 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOUT_MIGRATIONS_SCHEDULE", "0 0 2 * * *", _text,
             "CRON (six fields) of the migrations timer; read by the Functions host as %SCOUT_MIGRATIONS_SCHEDULE%"),
     Setting("SCOUT_DUCKDB_MEMORY_LIMIT", "", _text,
-            "embedded default: DuckDB memory_limit such as 1GB (empty: DuckDB's default); larger work spills to disk",
+            "embedded default: DuckDB memory_limit such as 128MB (empty: DuckDB's default, 80% of RAM); DuckDB "
+            "caches what it reads up to it and spills larger work to disk",
             scope="local"),
     Setting("SCOUT_EXPORT_DESTINATION", ".scout/exports", _text,
             "where the flat export is published: a folder, or https://<account>.blob.core.windows.net/<container>[/prefix]"),
