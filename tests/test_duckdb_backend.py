@@ -1,0 +1,19 @@
+"""The embedded database's streams: inside a transaction they read that transaction's snapshot."""
+
+from scout.db.duckdb_backend import DuckDBDatabase
+
+
+def test_a_stream_inside_a_transaction_sees_the_transaction_and_leaves_its_connection_open(tmp_path):
+    db = DuckDBDatabase(str(tmp_path / "s.duckdb"))
+    try:
+        db.execute("CREATE TABLE dbo.t (id INT)")
+        with db.transaction():
+            db.execute("INSERT INTO dbo.t VALUES (1), (2)")
+            streamed = [v for batch in db.stream_arrow("SELECT id FROM dbo.t ORDER BY id") for v in batch["id"].to_pylist()]
+            assert streamed == [1, 2]  # a separate cursor would not see the uncommitted rows
+            assert db.query_one("SELECT COUNT(*) FROM dbo.t")[0] == 2  # the stream did not close the connection
+        columns, chunks = db.stream("SELECT id FROM dbo.t ORDER BY id")
+        assert db.query_one("SELECT MAX(id) FROM dbo.t")[0] == 2  # outside: a query while a stream is open
+        assert [row for chunk in chunks for row in chunk] == [(1,), (2,)]
+    finally:
+        db.close()
