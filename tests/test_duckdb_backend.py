@@ -9,7 +9,8 @@ def test_a_stream_inside_a_transaction_sees_the_transaction_and_leaves_its_conne
         db.execute("CREATE TABLE dbo.t (id INT)")
         with db.transaction():
             db.execute("INSERT INTO dbo.t VALUES (1), (2)")
-            streamed = [v for batch in db.stream_arrow("SELECT id FROM dbo.t ORDER BY id") for v in batch["id"].to_pylist()]
+            batches = db.stream_arrow("SELECT id FROM dbo.t ORDER BY id")
+            streamed = [v for batch in batches for v in batch["id"].to_pylist()]
             assert streamed == [1, 2]  # a separate cursor would not see the uncommitted rows
             assert db.query_one("SELECT COUNT(*) FROM dbo.t")[0] == 2  # the stream did not close the connection
         columns, chunks = db.stream("SELECT id FROM dbo.t ORDER BY id")

@@ -67,8 +67,8 @@ def summarize(db: Database, points: list[Any], *, full: bool = False,
         with db.transaction():
             db.execute("DELETE FROM ref.transaction_baskets")
     done = 0
-    for (condition, params), (summary_condition, _same) in zip(conditions("t.canonical_tx_id", points),
-                                                               conditions("b.canonical_tx_id", points)):
+    for (condition, params), (summary_condition, _) in zip(conditions("t.canonical_tx_id", points),
+                                                           conditions("b.canonical_tx_id", points)):
         unsummarized = UNSUMMARIZED.format(summary_range=summary_condition, range=condition)
         with db.transaction():
             added = db.execute(SUMMARIZE.format(unsummarized=unsummarized), params + params)
