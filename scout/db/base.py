@@ -6,14 +6,24 @@ to the engine as is (Azure SQL) or translated (DuckDB). Parameters are always ``
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 Row = tuple
+T = TypeVar("T")
+log = logging.getLogger("scout.db")
 
 
 class DatabaseError(RuntimeError):
     """A database operation failed; the message is safe to show (no secrets)."""
+
+
+class TransactionConflict(DatabaseError):
+    """The transaction lost a write-write conflict (DuckDB) or was chosen as a deadlock victim (SQL Server
+    1205). The engine rolled it back whole: running the same work again from the start is safe."""
 
 
 class LockTimeout(DatabaseError):
@@ -103,7 +113,9 @@ class Database:
         memory until then (DuckDB: new rows and their index entries). Elsewhere nothing to do."""
 
     # -- transactions -------------------------------------------------------------------------------
-    def begin(self) -> None:
+    def begin(self, *, snapshot: bool = False) -> None:
+        """Start a transaction. ``snapshot``: every statement in it reads the data as of its first read
+        (SQL Server SNAPSHOT isolation; READ_COMMITTED_SNAPSHOT only gives each *statement* its own)."""
         raise NotImplementedError
 
     def commit(self) -> None:
@@ -113,9 +125,9 @@ class Database:
         raise NotImplementedError
 
     @contextmanager
-    def transaction(self) -> Iterator["Database"]:
+    def transaction(self, *, snapshot: bool = False) -> Iterator["Database"]:
         """Everything inside commits together or not at all."""
-        self.begin()
+        self.begin(snapshot=snapshot)
         try:
             yield self
         except BaseException:
@@ -123,6 +135,23 @@ class Database:
             raise
         else:
             self.commit()
+
+    def retry_transaction(self, work: Callable[["Database"], T], *, attempts: int = 8,
+                          what: str = "transaction") -> T:
+        """Run ``work(db)`` in a transaction; when it loses a write conflict or a deadlock (the engine rolled
+        it back whole), run it again from the start after a short random pause. ``work`` must only touch
+        the database (no side effects outside it), so running it again is safe."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction():
+                    return work(self)
+            except TransactionConflict as exc:
+                if attempt == attempts:
+                    raise TransactionConflict(f"{what} lost {attempts} write conflicts in a row: {exc}") from None
+                log.info("%s lost a write conflict (attempt %d/%d), running it again: %s", what, attempt,
+                         attempts, exc)
+                time.sleep(random.uniform(0.005, 0.02) * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- locking ------------------------------------------------------------------------------------
     @contextmanager

@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
-from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row, fetch_chunks
+from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row, TransactionConflict, fetch_chunks
 from scout.db.translate import TranslationError, tsql_statement_to_duckdb, tsql_to_duckdb
 
 #: Schemas SQL Server always has; DuckDB gets them on connect.
@@ -27,6 +27,14 @@ class _Borrowed:
 
     def close(self) -> None:
         pass
+
+
+def _database_error(exc: Exception) -> DatabaseError:
+    """DuckDB's error as ours; a write-write conflict is a TransactionConflict (safe to run again)."""
+    message = f"{type(exc).__name__}: {exc}"
+    if "conflict" in str(exc).lower():
+        return TransactionConflict(message)
+    return DatabaseError(message)
 
 
 class DuckDBDatabase(Database):
@@ -82,7 +90,7 @@ class DuckDBDatabase(Database):
         try:
             return self._conn.execute(native, list(params))
         except duckdb.Error as exc:
-            raise DatabaseError(f"{type(exc).__name__}: {exc}") from exc
+            raise _database_error(exc) from exc
 
     def execute(self, tsql: str, params: Sequence[Any] = ()) -> int:
         cursor = self._run(self.sql(tsql), params)
@@ -101,7 +109,7 @@ class DuckDBDatabase(Database):
         try:
             self._conn.executemany(self.sql(tsql), [list(r) for r in rows])
         except duckdb.Error as exc:
-            raise DatabaseError(f"{type(exc).__name__}: {exc}") from exc
+            raise _database_error(exc) from exc
 
     def query(self, tsql: str, params: Sequence[Any] = ()) -> list[Row]:
         return [tuple(r) for r in self._run(self.sql(tsql), params).fetchall()]
@@ -156,12 +164,17 @@ class DuckDBDatabase(Database):
         """The raw DuckDB connection, for bulk paths (Arrow, COPY) that the interface does not cover."""
         return self._conn
 
-    def begin(self) -> None:
+    def begin(self, *, snapshot: bool = False) -> None:
+        """DuckDB transactions are always snapshot-isolated: ``snapshot`` needs nothing more."""
         self._run("BEGIN TRANSACTION")
         self._in_transaction = True
 
     def commit(self) -> None:
-        self._run("COMMIT")
+        try:
+            self._run("COMMIT")
+        except TransactionConflict:
+            self.rollback()  # DuckDB leaves the failed transaction open: end it, so the work can run again
+            raise
         self._in_transaction = False
 
     def rollback(self) -> None:
