@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "scout.personas.cli",
     "scout.exports.cli",
     "scout.montecarlo.cli",
+    "scout.sql.cli",
     "scout.pipeline",
 )
 

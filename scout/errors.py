@@ -23,8 +23,10 @@ def classify(exc: BaseException) -> tuple[int, int, str]:
     from scout.config import ConfigError
     from scout.db.base import DatabaseError, LockTimeout
 
-    if isinstance(exc, (InvalidInput, ConfigError)):
+    if isinstance(exc, InvalidInput):
         return 400, EXIT_USAGE, "invalid_input"
+    if isinstance(exc, ConfigError):  # the server is misconfigured: not the caller's fault
+        return 500, EXIT_USAGE, "configuration_error"
     if isinstance(exc, NotFound):
         return 404, EXIT_NOT_FOUND, "not_found"
     if isinstance(exc, LockTimeout) or isinstance(exc.__cause__, LockTimeout):

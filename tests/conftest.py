@@ -14,9 +14,6 @@ import pytest
 from scout.config import SETTINGS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-# /work/shared/domain, found from the main checkout and from a worktree (/work/wt/<name>) alike.
-SHARED_DOMAIN = next((p / "shared" / "domain" for p in ROOT.parents if (p / "shared" / "domain").is_dir()),
-                     ROOT.parent / "shared" / "domain")
 
 
 @pytest.fixture(autouse=True)

@@ -135,3 +135,58 @@ def test_a_secrets_scan_of_the_repository_finds_nothing():
             if pattern.search(text) and (name, kind) not in ALLOWED:
                 found.append((name, kind))
     assert found == []
+
+
+GRANT_SCRIPT = INFRA / "sql" / "grant-app-identity.sql"
+
+
+def _script_statements(path: Path) -> list[str]:
+    """The statements of a sqlcmd script, comments dropped, whitespace folded."""
+    code = "\n".join(line.split("--", 1)[0] for line in path.read_text().splitlines())
+    return [" ".join(s.split()) for s in re.split(r";|^\s*GO\s*$", code, flags=re.M) if s.strip()]
+
+
+def test_the_app_identity_is_granted_read_write_and_ddl_and_nothing_more():
+    statements = _script_statements(GRANT_SCRIPT)
+    roles = [m.group(1) for s in statements
+             if (m := re.fullmatch(r"ALTER ROLE (\w+) ADD MEMBER \[\$\(APP_IDENTITY_NAME\)\]", s))]
+    assert sorted(roles) == ["db_datareader", "db_datawriter", "db_ddladmin"]  # no db_owner
+    rest = [s for s in statements if not s.startswith("ALTER ROLE ")]
+    assert rest == [
+        "IF DATABASE_PRINCIPAL_ID(N'$(APP_IDENTITY_NAME)') IS NULL "
+        "CREATE USER [$(APP_IDENTITY_NAME)] FROM EXTERNAL PROVIDER",  # re-runnable
+        "ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON",  # the export's SNAPSHOT transaction
+    ]  # and no GRANT, no EXECUTE, no other ALTER DATABASE
+
+
+def test_the_granted_roles_cover_every_statement_the_migrations_run():
+    """db_ddladmin creates and drops schemas, tables, views and indexes; db_datareader/db_datawriter read
+    and write rows. A migration needing more (a GRANT, a procedure to EXECUTE, ALTER DATABASE) must
+    change the grant script too."""
+    import sqlglot
+    from sqlglot import exp
+
+    from scout.migrations.files import discover
+
+    migrations = discover()
+    every = [*migrations.versioned, *migrations.undo.values(), *migrations.repeatable]
+    covered = (exp.Create, exp.Drop, exp.Alter, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Select)
+    kinds = set()
+    for m in every:
+        for batch in m.batches:
+            for statement in sqlglot.parse(batch, read="tsql"):
+                if statement is None:
+                    continue
+                assert isinstance(statement, covered), f"{m.script}: {statement.sql('tsql')[:80]}"
+                if isinstance(statement, (exp.Create, exp.Drop)):
+                    kinds.add(str(statement.args.get("kind")).upper())
+    assert kinds <= {"SCHEMA", "TABLE", "VIEW", "INDEX"}, kinds
+
+
+def test_the_snapshot_isolation_error_points_at_the_step_that_enables_it():
+    from scout.db.mssql_backend import SNAPSHOT_HELP
+
+    assert "ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON" in SNAPSHOT_HELP
+    assert str(GRANT_SCRIPT.relative_to(ROOT)) in SNAPSHOT_HELP
+    section = (ROOT / "README.md").read_text().split("## Azure SQL and credentials", 1)[1].split("\n## ", 1)[0]
+    assert "grant-app-identity.sql" in section and "ALLOW_SNAPSHOT_ISOLATION" in section

@@ -1,11 +1,12 @@
 """The migration runner on DuckDB: discover files → plan against the ledger → apply in a transaction → record."""
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from scout.db.duckdb_backend import DuckDBDatabase
-from scout.migrations import files, runner
+from scout.migrations import files, ledger, runner
 from scout.migrations.ledger import read_ledger
 
 
@@ -270,3 +271,209 @@ def test_baseline_is_not_drift_and_cannot_name_a_version_without_a_file(db, fold
     assert tables(db) == set()  # nothing ran
     with pytest.raises(runner.MigrationError, match="baseline version 7 has no V7__"):
         runner.baseline(db, files.discover(folder), version="7")
+
+
+# -- the T-SQL lint and the schema lint, end to end --------------------------------------------------------
+
+def test_verify_apply_and_dry_run_reject_a_bare_reserved_keyword_with_file_batch_and_line(db, folder):
+    basic(folder)
+    write(folder, "V3__sessions.sql", "CREATE SCHEMA results;\nGO\nCREATE TABLE results.g (\n"
+                                      "    session_id NVARCHAR(64) NOT NULL PRIMARY KEY,\n    percent INT NOT NULL\n);")
+    expected = "V3__sessions.sql batch 2 line 3: percent is a reserved T-SQL keyword"
+
+    assert [e["error"][:len(expected)] for e in runner.verify(db, files.discover(folder))["lint"]] == [expected]
+    with pytest.raises(runner.LintFailed, match=expected):
+        runner.apply(db, files.discover(folder), dry_run=True)
+    with pytest.raises(runner.LintFailed, match=expected):
+        runner.apply(db, files.discover(folder))
+    assert tables(db) == set()
+
+    write(folder, "V3__sessions.sql", "CREATE SCHEMA results;\nGO\nCREATE TABLE results.g (\n"
+                                      "    session_id NVARCHAR(64) NOT NULL PRIMARY KEY,\n    [percent] INT NOT NULL\n);")
+    runner.apply(db, files.discover(folder))
+    db.execute("INSERT INTO results.g (session_id, percent) VALUES (?, ?)", ("s1", 40))
+    assert db.query_one("SELECT [percent] FROM results.g")[0] == 40
+
+
+def test_a_foreign_key_of_another_type_than_its_key_is_refused_before_it_runs(db, folder):
+    write(folder, "V1__runs.sql", "CREATE TABLE dbo.runs (run_id INT NOT NULL PRIMARY KEY);")
+    runner.apply(db, files.discover(folder))
+    write(folder, "V2__parts.sql", "CREATE TABLE dbo.parts (\n    part_id INT NOT NULL PRIMARY KEY,\n"
+                                   "    run_id BIGINT NOT NULL REFERENCES dbo.runs (run_id)\n);")
+    expected = ("V2__parts.sql batch 1 line 3: foreign key column dbo.parts.run_id BIGINT must match the referenced "
+                "column dbo.runs.run_id INT")
+
+    for dry_run in (True, False):
+        with pytest.raises(runner.LintFailed, match=expected):
+            runner.apply(db, files.discover(folder), dry_run=dry_run)
+    assert tables(db) == {"runs"}  # DuckDB would have accepted it
+    report = runner.verify(db, files.discover(folder))
+    assert report["ok"] is False and [e["error"][:len(expected)] for e in report["lint"]] == [expected]
+
+
+def test_a_table_created_twice_is_refused_naming_both_files(db, folder):
+    basic(folder)
+    runner.apply(db, files.discover(folder))
+    write(folder, "V3__again.sql", "-- a second definition\nCREATE TABLE dbo.a (id INT NOT NULL PRIMARY KEY);")
+
+    with pytest.raises(runner.LintFailed, match=r"V3__again.sql batch 1 line 2: table dbo.a is already created by "
+                                                r"V1__create_a.sql batch 1 line 1"):
+        runner.apply(db, files.discover(folder))
+    assert runner.verify(db, files.discover(folder))["ok"] is False
+
+    write(folder, "V3__again.sql", "DROP TABLE dbo.a;\nGO\nCREATE TABLE dbo.a (id BIGINT NOT NULL PRIMARY KEY);")
+    assert [m["script"] for m in runner.apply(db, files.discover(folder))["applied"]] == ["V3__again.sql"]
+
+
+def test_a_schema_error_in_an_applied_file_is_reported_but_does_not_block_the_next_ones(db, folder):
+    write(folder, "V1__runs.sql", "CREATE TABLE dbo.runs (run_id INT NOT NULL PRIMARY KEY);")
+    write(folder, "V2__parts.sql", "CREATE TABLE dbo.parts (run_id BIGINT NOT NULL REFERENCES dbo.runs (run_id));")
+    write(folder, "V3__more.sql", "CREATE TABLE dbo.more (id INT NOT NULL PRIMARY KEY);")
+    runner.baseline(db, files.discover(folder), version="2")  # production already has both, as they are
+
+    assert [m["script"] for m in runner.apply(db, files.discover(folder))["applied"]] == ["V3__more.sql"]
+    assert [e["script"] for e in runner.verify(db, files.discover(folder))["lint"]] == ["V2__parts.sql"]
+
+
+def test_future_keywords_are_shown_by_verify_and_never_block(db, folder):
+    write(folder, "V1__roles.sql", "CREATE TABLE dbo.people (\n    id INT NOT NULL PRIMARY KEY,\n    role NVARCHAR(20) NULL\n);")
+    assert runner.apply(db, files.discover(folder))["applied"]
+    report = runner.verify(db, files.discover(folder))
+    assert report["ok"] is True and report["lint"] == []
+    assert [(w["script"], w["line"]) for w in report["warnings"]] == [("V1__roles.sql", 3)]
+
+
+# -- amendments: an applied text may be rewritten only into the very same schema --------------------------
+
+def test_a_file_declaring_the_ledger_checksum_amended_is_not_drift(db, folder):
+    original = "CREATE TABLE dbo.g (id INT NOT NULL PRIMARY KEY, note NVARCHAR(20) NULL);"
+    write(folder, "V1__g.sql", original)
+    runner.apply(db, files.discover(folder))
+    old = files.checksum(original)
+
+    write(folder, "V1__g.sql", f"-- scout:amends {old} the column list is written one per line\n"
+                               "CREATE TABLE dbo.g (\n    id INT NOT NULL PRIMARY KEY,\n    note NVARCHAR(20) NULL\n);")
+    write(folder, "V2__h.sql", "CREATE TABLE dbo.h (id INT NOT NULL PRIMARY KEY);")
+    report = runner.verify(db, files.discover(folder))
+    assert report["ok"] is True and report["changed"] == []
+    assert [(a["script"], a["ledger_checksum"], a["reason"]) for a in report["amended"]] == [
+        ("V1__g.sql", old, "the column list is written one per line")]
+    assert [m["script"] for m in runner.apply(db, files.discover(folder))["applied"]] == ["V2__h.sql"]
+
+    write(folder, "V1__g.sql", f"-- scout:amends {'0' * 64} some other text\nCREATE TABLE dbo.g (id INT);")
+    with pytest.raises(runner.DriftError, match="V1__g.sql"):
+        runner.apply(db, files.discover(folder))
+
+
+@pytest.mark.parametrize("header", ["-- scout:amends abc123 too short",
+                                    "-- scout:amends " + "a" * 64])  # no reason
+def test_a_malformed_amendment_header_is_a_clear_error(folder, header):
+    write(folder, "V1__g.sql", f"{header}\nCREATE TABLE dbo.g (id INT);")
+    with pytest.raises(files.MigrationFileError, match="V1__g.sql: '-- scout:amends' needs"):
+        files.discover(folder)
+
+
+def test_only_versioned_files_may_amend(folder):
+    write(folder, "R__v.sql", f"-- scout:amends {'a' * 64} why\nCREATE OR ALTER VIEW dbo.v AS SELECT 1 AS a;")
+    with pytest.raises(files.MigrationFileError, match="only versioned migrations"):
+        files.discover(folder)
+
+
+PRODUCT = files.discover()
+AMENDMENTS = [(m, a) for m in PRODUCT.versioned for a in m.amends]
+
+
+def _run_text(db, text: str) -> None:
+    """Run a file's batches as the runner of its time did (before today's lint existed)."""
+    for batch in files.split_batches(text):
+        for statement in db.translate_batch(batch):
+            db.execute_native(statement)
+
+
+def _schema(db) -> list[tuple]:
+    columns = db.query(
+        "SELECT table_schema, table_name, ordinal_position, column_name, data_type, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_catalog = current_database() "
+        "ORDER BY table_schema, table_name, ordinal_position")
+    constraints = db.query(
+        "SELECT schema_name, table_name, constraint_type, CAST(constraint_column_names AS VARCHAR) "
+        "FROM duckdb_constraints() WHERE database_name = current_database() ORDER BY 1, 2, 3, 4")
+    indexes = db.query("SELECT schema_name, table_name, index_name, is_unique, expressions FROM duckdb_indexes() "
+                       "WHERE database_name = current_database() ORDER BY 1, 2, 3")
+    return [*columns, *constraints, *indexes]
+
+
+def _before(version: str) -> str | None:
+    earlier = [m.version for m in PRODUCT.versioned if m.version_key < files.version_key(version)]
+    return earlier[-1] if earlier else None
+
+
+def test_the_product_has_the_percent_amendment_of_v020():
+    assert [(m.script, a.checksum[:12]) for m, a in AMENDMENTS] == [("V020__montecarlo_results.sql", "c279b6b68ef7")]
+
+
+@pytest.mark.parametrize("migration, amendment", AMENDMENTS, ids=[f"{m.script}:{a.checksum[:12]}" for m, a in AMENDMENTS])
+def test_each_amendment_keeps_its_original_and_builds_the_identical_schema(tmp_path, migration, amendment):
+    kept = files.amended_original(migration.script, amendment)
+    original = kept.read_text(encoding="utf-8")
+    assert files.checksum(original) == amendment.checksum
+
+    amended = (files.DEFAULT_DIR / migration.script).read_text(encoding="utf-8")
+    schemas = []
+    for name, text in (("original", original), ("amended", amended)):
+        db = DuckDBDatabase(str(tmp_path / f"{name}.duckdb"))
+        try:
+            if _before(migration.version):
+                runner.apply(db, PRODUCT, target=_before(migration.version))
+            _run_text(db, text)
+            schemas.append(_schema(db))
+        finally:
+            db.close()
+    assert schemas[0] == schemas[1] and len(schemas[0]) > 1
+
+
+def _as_first_released(tmp_path: Path, m: files.Migration) -> files.Migration:
+    """The migration as its amended original read, under its own file name."""
+    folder = tmp_path / "released"
+    folder.mkdir()
+    shutil.copy(files.amended_original(m.script, m.amends[0]), folder / m.script)
+    return files.load_migration(folder / m.script)
+
+
+def test_a_duckdb_database_where_the_old_v020_applied_verifies_ok_and_applies_later_migrations(tmp_path, db):
+    old_v020 = _as_first_released(tmp_path, PRODUCT.by_version()["20"])
+    runner.apply(db, PRODUCT, target=_before("20"))
+    with db.transaction():
+        _run_text(db, "\nGO\n".join(old_v020.batches))
+        ledger.record(db, version="20", description=old_v020.description, type="versioned", script=old_v020.script,
+                      checksum=old_v020.checksum, applied_by="the runner of V020's release", execution_ms=1,
+                      success=True)
+
+    later = tmp_path / "later"
+    shutil.copytree(files.DEFAULT_DIR, later)
+    write(later, "V999__later.sql", "INSERT INTO results.generation_status (session_id, topic, state, [percent], "
+                                    "updated_at) VALUES (N'later', N'topic', N'done', 100, SYSUTCDATETIME());")
+    report = runner.verify(db, files.discover(later))
+    assert report["ok"] is True and report["changed"] == []
+    assert [(a["script"], a["ledger_checksum"]) for a in report["amended"]] == [
+        ("V020__montecarlo_results.sql", old_v020.checksum)]
+
+    applied = [m["script"] for m in runner.apply(db, files.discover(later))["applied"]]
+    assert "V999__later.sql" in applied and "V020__montecarlo_results.sql" not in applied
+    assert db.query_one("SELECT [percent] FROM results.generation_status WHERE session_id = 'later'")[0] == 100
+    assert runner.status(db, files.discover(later))["pending"] == []
+
+
+def test_a_database_where_the_old_v020_failed_runs_the_fixed_file_on_the_next_apply(db):
+    """Azure SQL: the old V020 failed (Msg 156), was rolled back and recorded as failed."""
+    runner.apply(db, PRODUCT, target=_before("20"))
+    m = PRODUCT.by_version()["20"]
+    with db.transaction():
+        ledger.record(db, version="20", description=m.description, type="versioned", script=m.script,
+                      checksum=m.amends[0].checksum, applied_by="azure", execution_ms=3, success=False,
+                      error="Incorrect syntax near the keyword 'percent'.")
+    assert runner.verify(db, PRODUCT)["ok"] is True
+
+    assert "V020__montecarlo_results.sql" in [r["script"] for r in runner.apply(db, PRODUCT)["applied"]]
+    row = next(r for r in reversed(read_ledger(db)) if r.version == "20")
+    assert (row.success, row.checksum) == (True, m.checksum)

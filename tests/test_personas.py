@@ -1,13 +1,15 @@
 """Persona inference reads its rules from the database, scores where the data is, and reaches all 12 personas."""
 
+import re
 from datetime import datetime
 
 import pytest
 
 from scout.db import connect
+from scout.personas.compiler import compile_inference
 from scout.personas.job import infer, infer_in
 from scout.personas.reference import Interaction, Transaction
-from scout.personas.rules import daypart_of, hour_in_window
+from scout.personas.rules import daypart_of, hour_in_window, load_rules, load_weights, rules_checksum
 from tests.personas_data import insert_transactions, personas_by_tx
 
 
@@ -63,6 +65,18 @@ def test_terms_match_whole_words_only(db):
     assert found["gamer"][0] == "Teen Gamer" and "term:laro" in found["gamer"][2]
 
 
+def test_a_phrase_never_spans_two_interactions(db):
+    basket = [("Chips", "Pringles")]
+    apart = Transaction("apart", datetime(2025, 9, 2, 16, 0), 1, basket,
+                        [Interaction(age=17, transcript="tara, mobile"), Interaction(transcript="legends tayo")])
+    together = tx("together", "2025-09-02 16:00", basket, age=17, transcript="tara, mobile legends tayo")
+    insert_transactions(db, [apart, together])
+    infer_in(db, full=True)
+    found = personas_by_tx(db)
+    assert found["together"][0] == "Teen Gamer" and "term:mobile legends" in found["together"][2]
+    assert "term:" not in (found["apart"][2] or "")
+
+
 def test_categories_and_brands_count_anywhere_in_the_basket(db):
     basket = [("Canned Goods", "555"), ("Canned Goods", "555"), ("Rice", "NFA"), ("Condiments", "Datu Puti")]
     farmer = tx("farm", "2025-09-02 06:00", basket, total_items=4, age=50, transcript="galing bukid")
@@ -113,6 +127,15 @@ def test_incremental_scores_only_new_transactions_and_full_rescores_all(migrated
     assert infer(trigger="cli", full=True, settings=migrated)["scored"] == 2
 
 
+def test_a_new_scoring_version_rescores_every_transaction_on_the_next_incremental_run(db, monkeypatch):
+    from scout.personas import rules
+
+    insert_transactions(db, [tx("a"), tx("b")])
+    assert infer_in(db)["scored"] == 2 and infer_in(db)["scored"] == 0
+    monkeypatch.setattr(rules, "SCORING_VERSION", rules.SCORING_VERSION + 1)
+    assert infer_in(db)["scored"] == 2
+
+
 def test_an_inactive_rule_is_never_assigned(db):
     explicit = tx("e", emotional_state="Reseller")
     db.execute("UPDATE ref.persona_rules SET is_active = 0 WHERE role_name = 'Reseller'")
@@ -139,3 +162,80 @@ def test_cli_prints_counts_per_role(migrated, capsys):
     import json
 
     assert json.loads(capsys.readouterr().out)["roles"] == {}
+
+
+# --- The statement as SQL Server reads it --------------------------------------------------------------
+# SQL Server drops a backslash followed by a line break inside a string literal (a line continuation),
+# so what DuckDB and sqlglot read is not always what SQL Server runs. These tests read the compiled
+# statement with a real T-SQL tokenizer and apply SQL Server's rule themselves.
+
+LINE_CONTINUATION = re.compile(r"\\(\r\n|\n|\r)")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def compiled_statement(db) -> str:
+    rules = load_rules(db)
+    weights = load_weights(db)
+    return compile_inference(rules, weights, rules_checksum(rules, weights), full=True)
+
+
+def string_literals(statement: str) -> list[str]:
+    """Every string literal's text between its quotes ('' unescaped), found by the T-SQL tokenizer."""
+    from sqlglot.dialects.tsql import TSQL
+    from sqlglot.tokens import TokenType
+
+    return [t.text for t in TSQL().tokenize(statement) if t.token_type in (TokenType.STRING, TokenType.NATIONAL_STRING)]
+
+
+def sql_server_value(node) -> str:
+    """The text a constant string expression has on SQL Server: literals (line continuations removed),
+    NCHAR(n)/CHAR(n), and CONCAT of those."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.National) or (isinstance(node, exp.Literal) and node.is_string):
+        return LINE_CONTINUATION.sub("", node.this)
+    if isinstance(node, exp.Chr) or (isinstance(node, exp.Anonymous) and node.name.upper() == "NCHAR"):
+        return chr(int(node.expressions[0].this))
+    if isinstance(node, exp.Concat):
+        return "".join(sql_server_value(part) for part in node.expressions)
+    raise AssertionError(f"not a constant string expression: {node.sql('tsql')}")
+
+
+def test_no_string_literal_holds_a_control_character_or_a_line_continuation(db):
+    literals = string_literals(compiled_statement(db))
+
+    assert len(literals) > 100  # the tokenizer did find the rules' literals
+    assert [t for t in literals if CONTROL.search(t)] == []
+    assert [t for t in literals if LINE_CONTINUATION.search(t)] == []
+
+
+def test_translate_gets_two_equally_long_lists_as_sql_server_reads_them(db):
+    from sqlglot import exp
+
+    from scout.db.translate import parse_tsql
+    from scout.personas.reference import words_of
+
+    (statement,) = parse_tsql(compiled_statement(db))
+    (translate,) = list(statement.find_all(exp.Translate))
+    characters, spaces = sql_server_value(translate.args["from_"]), sql_server_value(translate.args["to"])
+
+    assert len(characters) == len(spaces) == 14 and set(spaces) == {" "}
+    assert words_of([characters]).strip() == ""  # the reference scorer blanks exactly these characters
+
+
+def test_the_sql_server_reading_of_a_literal_drops_backslash_line_breaks():
+    from sqlglot import exp
+
+    from scout.db.translate import parse_tsql
+
+    (select,) = parse_tsql("SELECT CONCAT(N'a\\\nb\\\r\nc', NCHAR(10))")
+    assert sql_server_value(select.find(exp.Concat)) == "abc\n"
+
+
+def test_a_rule_value_with_a_control_character_is_refused(db):
+    from scout.errors import InvalidInput
+
+    db.execute("UPDATE ref.persona_rules SET must_have_brands = CONCAT('Red Bull', CHAR(10), 'Cobra') "
+               "WHERE role_name = 'Delivery Rider'")
+    with pytest.raises(InvalidInput, match="control character"):
+        infer_in(db)

@@ -11,19 +11,24 @@ from scout.personas.reference import Interaction, Transaction, score
 from scout.personas.rules import load_rules, load_weights
 from tests.personas_data import insert_transactions, personas_by_tx
 
+# Text as ingestion records it: case and trailing spaces vary (Azure SQL compares them as equal).
 CATEGORIES = ["Snacks", "Beverages", "Energy Drinks", "Instant Noodles", "Milk", "Canned Goods", "Rice",
-              "Soft Drinks", "Chips", "Personal Care", "Tobacco Products", "Toys"]
-BRANDS = ["Red Bull", "Lucky Me", "Coke", "Nescafe", "Ligo", "Pampers", "Pringles", None, "Oishi"]
+              "Soft Drinks", "Chips", "Personal Care", "Tobacco Products", "Toys", "snacks ", "INSTANT NOODLES",
+              "energy drinks  ", "Snacks\t"]
+BRANDS = ["Red Bull", "Lucky Me", "Coke", "Nescafe", "Ligo", "Pampers", "Pringles", None, "Oishi", "lucky me",
+          "Lucky Me ", "RED BULL ", "nescafe"]
+GENDERS = ["Male", "Female", None, "male", "MALE ", "female ", "FEMALE", " Male"]
 WORDS = ["eskwela", "office", "trabaho", "rider", "anak", "lolo", "gabi", "party", "bukid", "laro", "ml",
          "mobile legends", "html", "network", "po", "salamat", "sari", "school", "shift", "health", "Work"]
-ROLES = ["Student", "Farmer", "Night-Shift Worker", "Party Buyer", "Happy", " Reseller ", None]
+ROLES = ["Student", "Farmer", "Night-Shift Worker", "Party Buyer", "Happy", " Reseller ", None, "farmer",
+         "PARTY BUYER  ", "student\t"]
 START = datetime(2025, 9, 1)
 
 interaction = st.builds(
     Interaction,
     timestamp=st.one_of(st.none(), st.integers(0, 30 * 24 * 60).map(lambda m: START + timedelta(minutes=m))),
     age=st.one_of(st.none(), st.integers(10, 90)),
-    gender=st.sampled_from(["Male", "Female", None]),
+    gender=st.sampled_from(GENDERS),
     emotional_state=st.sampled_from(ROLES),
     transcript=st.one_of(st.none(), st.lists(st.sampled_from(WORDS + [",", "!", "."]), max_size=6).map(" ".join)),
 )

@@ -1,10 +1,17 @@
-"""The /api/v3/data-driven-results endpoints the dashboard polls: real computed results, clear 404s."""
+"""The /api/v3/data-driven-results endpoints the dashboard polls: real computed results, clear 404s;
+sessions that behave the same on Azure SQL and DuckDB (ids and brands compared as Azure's collation
+does) and stay whole when two requests for one session arrive at once."""
 
+import json
+import re
+import threading
 
 import pytest
 
 from scout.config import Settings
+from scout.db import connect
 from scout.montecarlo import BATCH_QUEUE, job
+from scout.results import sessions
 from tests.conftest import call_http
 
 API = "http://host/api/v3/data-driven-results"
@@ -92,3 +99,135 @@ def test_generate_refuses_a_bad_topic_before_any_work(session_env, functions):
                                 route_params={"session_id": "s-2", "topic": "brand:Nope"})
     assert status == 400 and "unknown brand" in body["message"]
     assert get(functions, "results_status", session_id="s-2")[0] == 404
+
+
+def test_session_ids_are_case_insensitive_as_on_azure_sql(session_env, functions):
+    status, started, _ = call_http(functions, "results_generate", "POST",
+                                   route_params={"session_id": "ABC", "topic": "all"})
+    assert status == 202 and started["session_id"] == "abc"
+    assert get(functions, "results_status", session_id="abc")[1]["session_id"] == "abc"
+    assert get(functions, "results_segment", session_id="aBc", segment="Brand")[0] == 200
+
+    call_http(functions, "results_generate", "POST", route_params={"session_id": "abc", "topic": "region:NCR"})
+
+    with connect(session_env) as db:
+        assert db.query("SELECT session_id, topic FROM results.generation_status") == [("abc", "region:NCR")]
+    status, cleared, _ = call_http(functions, "results_clear", "DELETE", route_params={"session_id": "ABC"})
+    assert status == 200 and get(functions, "results_status", session_id="abc")[0] == 404
+
+
+def test_brands_spelt_in_different_cases_or_with_trailing_spaces_are_one_brand(migrated):
+    from scout.demo import job as demo
+
+    demo.seed(trigger="cli", transactions=1500, seed=9, settings=migrated)
+    with connect(migrated) as db, db.transaction():
+        db.execute("UPDATE dbo.TransactionItems SET unit_price = 500 WHERE brand = 'Lucky Me'")  # a top brand
+        revenue = float(db.query_one("SELECT SUM(quantity * unit_price) FROM dbo.TransactionItems "
+                                     "WHERE brand = 'Lucky Me'")[0])
+        for spelling, every in (("lucky me ", 3), ("LUCKY ME", 2)):
+            db.execute(f"UPDATE dbo.TransactionItems SET brand = ? WHERE brand = 'Lucky Me' "
+                       f"AND line_no % {every} = 0", (spelling,))
+        spellings = {r[0] for r in db.query("SELECT DISTINCT brand FROM dbo.TransactionItems "
+                                            "WHERE UPPER(RTRIM(brand)) = 'LUCKY ME'")}
+    assert spellings == {"Lucky Me", "lucky me ", "LUCKY ME"}
+
+    with connect(migrated) as db:
+        brands = sessions.history_segments(db, sessions.scenario_for("all"))["Brand"]["brands"]
+
+    [lucky] = [b for b in brands if b["brand"].rstrip(" ").upper() == "LUCKY ME"]
+    assert lucky["brand"] == "LUCKY ME"  # the binary-smallest spelling, as MIN(... COLLATE ..._BIN2) shows it
+    assert lucky["revenue"] == round(revenue, 2)
+
+
+def at_once(settings, work, count=8):
+    """``work(db, i)`` in ``count`` threads, each with its own connection, released together."""
+    barrier, errors = threading.Barrier(count), []
+
+    def worker(i):
+        try:
+            with connect(settings) as db:
+                barrier.wait()
+                work(db, i)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+
+
+def stored_session(settings, session_id):
+    with connect(settings) as db:
+        states = db.query("SELECT topic, run_id FROM results.generation_status WHERE session_id = ?", (session_id,))
+        segments = db.query("SELECT segment, payload FROM results.segment_results WHERE session_id = ?",
+                            (session_id,))
+    return states, {name: json.loads(payload) for name, payload in segments}
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new session", "existing session"])
+def test_generations_of_one_session_at_once_leave_exactly_one_of_them_whole(migrated, existing):
+    if existing:
+        with connect(migrated) as db:
+            sessions.record_generation(db, "race", "before", "run-before", {"Brand": {"writer": -1}})
+
+    at_once(migrated, lambda db, i: sessions.record_generation(
+        db, "race", f"topic {i}", f"run-{i}", {name: {"writer": i} for name in ("Consumer", "Brand", "Experience")}))
+
+    [(topic, run_id)], segments = stored_session(migrated, "race")
+    writer = int(run_id.split("-")[1])
+    assert topic == f"topic {writer}" and sorted(segments) == ["Brand", "Consumer", "Experience"]
+    assert {payload["writer"] for payload in segments.values()} == {writer}
+
+
+def test_two_generate_requests_for_one_session_at_once_both_answer_and_leave_one_state(session_env):
+    answers = []
+    at_once(session_env, lambda _db, i: answers.append(sessions.generate("twice", ["all", "region:NCR"][i],
+                                                                         settings=session_env)), 2)
+
+    assert [a["state"] for a in answers] == ["processing", "processing"]
+    [(topic, run_id)], segments = stored_session(session_env, "twice")
+    assert {segment["topic"] for segment in segments.values()} == {topic}
+    with connect(session_env) as db:
+        assert db.query_one("SELECT session_id FROM results.montecarlo_runs WHERE run_id = ?", (run_id,))[0] == "twice"
+
+
+def test_a_session_follows_its_run_to_failure_with_the_reason(session_env, functions):
+    from scout.storage import queue_client
+
+    call_http(functions, "results_generate", "POST", route_params={"session_id": "doomed", "topic": "all"})
+    queue = queue_client(session_env, BATCH_QUEUE)
+    [first, *_] = list(queue.receive_messages(max_messages=32, visibility_timeout=30))
+    job.poisoned_batch(first.content, settings=session_env)
+
+    status, state = get(functions, "results_status", session_id="doomed")
+    assert (status, state["state"]) == (200, "failed") and "failed repeatedly" in state["error"]
+    with connect(session_env) as db:  # the session's own row says so too, recorded by the poll
+        assert db.query_one("SELECT [state] FROM results.generation_status WHERE session_id = 'doomed'")[0] == "failed"
+    assert "not ready (state failed)" in get(functions, "results_segment", session_id="doomed", segment="Market")[1][
+        "message"]
+
+
+def _without_literals_and_quoted_names(tsql):
+    return re.sub(r"'(?:[^']|'')*'|\[[^\]]*\]|\"[^\"]*\"", " ", tsql)
+
+
+def test_no_statement_of_a_whole_session_names_the_percent_column_bare(session_env):
+    """``percent`` is a reserved T-SQL keyword: SQL Server refuses it unbracketed (Msg 156)."""
+    from scout.sql.capture import recording
+
+    with recording() as recorder:
+        sessions.generate("kw", "region:NCR", settings=session_env)
+        sessions.status("kw", settings=session_env)
+        run_all_batches(session_env)
+        assert sessions.status("kw", settings=session_env)["percent"] == 100
+        sessions.complete("kw", settings=session_env)
+        sessions.segment("kw", "Market", settings=session_env)
+        sessions.clear("kw", settings=session_env)
+
+    sent = [s.tsql for s in recorder.sent]
+    assert any("[percent]" in tsql for tsql in sent)
+    bare = [tsql for tsql in sent if re.search(r"\bpercent\b", _without_literals_and_quoted_names(tsql), re.I)]
+    assert bare == []

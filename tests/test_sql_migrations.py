@@ -1,6 +1,8 @@
 """Every migration file of the product is portable T-SQL: it lints, parses as T-SQL, and runs on DuckDB —
 forwards, backwards with its undo file, and forwards again."""
 
+from pathlib import Path
+
 import pytest
 
 from scout.db.duckdb_backend import DuckDBDatabase
@@ -8,6 +10,7 @@ from scout.db.translate import parse_tsql
 from scout.migrations import files, runner
 from scout.migrations.lint import lint_migration
 
+TEST_DATA = Path(__file__).resolve().parent / "data"
 MIGRATIONS = files.discover()
 ALL = list(MIGRATIONS.versioned) + list(MIGRATIONS.undo.values()) + list(MIGRATIONS.repeatable)
 
@@ -39,11 +42,10 @@ def test_every_versioned_migration_above_the_source_baseline_has_an_undo_file():
 
 
 def test_persona_seed_matches_the_domain_reference():
+    """tests/data/persona_rules.csv is a copy of the domain reference (see tests/data/README.md)."""
     import csv
 
-    from tests.conftest import SHARED_DOMAIN
-
-    with open(SHARED_DOMAIN / "persona_rules.csv", newline="", encoding="utf-8") as fh:
+    with open(TEST_DATA / "persona_rules.csv", newline="", encoding="utf-8") as fh:
         expected = {row["role_name"]: row for row in csv.DictReader(fh)}
     seed = next(m for m in MIGRATIONS.versioned if m.script.startswith("V004__"))
     for role, row in expected.items():

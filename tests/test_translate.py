@@ -26,3 +26,55 @@ def test_sorted_string_agg_gives_what_the_ordered_aggregate_gives(direction):
 def test_string_agg_ordered_by_another_column_keeps_the_ordered_aggregate():
     translated = tsql_statement_to_duckdb("SELECT STRING_AGG(p, ',') WITHIN GROUP (ORDER BY k) FROM t")
     assert "LIST_SORT" not in translated.upper() and "ORDER BY" in translated.upper()
+
+
+# Collations: the portable SQL asks for code-point order where Azure SQL's case-insensitive default
+# would make an order or a shown spelling arbitrary; DuckDB's own order is code-point order.
+SPELLINGS = [(1, "lucky me"), (1, "Lucky Me "), (1, "Lucky Me"), (1, "LUCKY ME"), (2, "Niña"), (2, "nina"),
+             (2, None), (3, None)]
+
+
+@pytest.fixture
+def spellings():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (k INT, p VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", [list(r) for r in SPELLINGS])
+    return con
+
+
+def test_a_binary_collation_is_dropped_for_duckdb_which_compares_code_points_already(spellings):
+    translated = tsql_statement_to_duckdb(
+        "SELECT k, MIN(RTRIM(p) COLLATE Latin1_General_100_BIN2) AS shown FROM t GROUP BY k")
+
+    assert "COLLATE" not in translated.upper()
+    assert dict(spellings.execute(translated).fetchall()) == {1: "LUCKY ME", 2: "Niña", 3: None}
+
+
+@pytest.mark.parametrize("direction", ["", " DESC"])
+def test_string_agg_ordered_by_a_binary_collation_takes_the_sorted_list_path(spellings, direction):
+    tsql = (f"SELECT k, STRING_AGG(p, '; ') WITHIN GROUP (ORDER BY p COLLATE Latin1_General_100_BIN2{direction}) "
+            "AS x FROM t GROUP BY k")
+    native = f"SELECT k, string_agg(p, '; ' ORDER BY p{direction}) AS x FROM t GROUP BY k"
+
+    translated = tsql_statement_to_duckdb(tsql)
+
+    assert "LIST_SORT" in translated.upper() and "COLLATE" not in translated.upper()
+    assert sorted(spellings.execute(translated).fetchall()) == sorted(spellings.execute(native).fetchall())
+
+
+def test_an_order_by_a_binary_collation_keeps_sql_servers_nulls_first(spellings):
+    translated = tsql_statement_to_duckdb("SELECT p FROM t WHERE k = 2 ORDER BY p COLLATE Latin1_General_100_BIN2")
+    assert spellings.execute(translated).fetchall() == [(None,), ("Niña",), ("nina",)]
+
+
+@pytest.mark.parametrize("collation", ["Latin1_General_CI_AS", "SQL_Latin1_General_CP1_CI_AS", "Latin1_General_BIN"])
+def test_any_other_collation_is_kept_and_duckdb_refuses_it(spellings, collation):
+    translated = tsql_statement_to_duckdb(f"SELECT MIN(p COLLATE {collation}) FROM t")
+    assert f"COLLATE {collation}".upper() in translated.upper()
+    with pytest.raises(duckdb.Error, match="(?i)collation"):
+        spellings.execute(translated)
+
+
+def test_nchar_builds_a_control_character():
+    translated = tsql_statement_to_duckdb("SELECT CONCAT(N'a', NCHAR(10), NCHAR(9), NCHAR(92)) AS x")
+    assert duckdb.connect().execute(translated).fetchone()[0] == "a\n\t\\"

@@ -1,5 +1,6 @@
 // Azure SQL with Microsoft Entra-only authentication: no SQL login exists, so no password can leak.
-// The app identity becomes a database user by infra/sql/grant-app-identity.sql after deployment.
+// The app identity becomes a database user by infra/sql/grant-app-identity.sql after deployment; the same
+// script allows SNAPSHOT isolation (the export needs it; ARM has no property for ALLOW_SNAPSHOT_ISOLATION).
 param serverName string
 param databaseName string
 param location string

@@ -34,6 +34,18 @@ class LockLost(DatabaseError):
     """The lock this run held is gone (its connection dropped): stop before doing more."""
 
 
+#: Who is told of every statement job code hands to a Database (``scout.sql.capture``); empty unless
+#: someone records, so the check in ``observe_statement`` is all it costs.
+statement_observers: list[Callable[[str], None]] = []
+
+
+def observe_statement(tsql: str) -> None:
+    """Tell the observers (if any) of one T-SQL statement as job code wrote it, before translation."""
+    if statement_observers:
+        for observer in tuple(statement_observers):
+            observer(tsql)
+
+
 def fetch_chunks(cursor: Any, chunk_size: int, describe: Any = str) -> Iterator[list[Row]]:
     """Row chunks from an open DB-API cursor, closed at the end; a failure mid-stream is a DatabaseError
     (never retried: whoever consumes the stream must not publish a partial result)."""

@@ -9,7 +9,8 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
-from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row, TransactionConflict, fetch_chunks
+from scout.db.base import (Database, DatabaseError, LockLost, LockTimeout, Row, TransactionConflict, fetch_chunks,
+                            observe_statement)
 from scout.db.translate import TranslationError, tsql_statement_to_duckdb, tsql_to_duckdb
 
 #: Schemas SQL Server always has; DuckDB gets them on connect.
@@ -32,7 +33,10 @@ class _Borrowed:
 def _database_error(exc: Exception) -> DatabaseError:
     """DuckDB's error as ours; a write-write conflict is a TransactionConflict (safe to run again)."""
     message = f"{type(exc).__name__}: {exc}"
-    if "conflict" in str(exc).lower():
+    text = str(exc).lower()
+    # A key violated only at COMMIT was inserted by a concurrent transaction since ours began (a violation
+    # of our own making fails the statement itself): a conflict, like SQL Server's wait-then-retry.
+    if "conflict" in text or ("failed to commit" in text and "constraint violation" in text):
         return TransactionConflict(message)
     return DatabaseError(message)
 
@@ -73,6 +77,7 @@ class DuckDBDatabase(Database):
         self._held_locks: dict[str, int] = {}
 
     def sql(self, tsql: str) -> str:
+        observe_statement(tsql)
         try:
             return tsql_statement_to_duckdb(tsql)
         except TranslationError as exc:

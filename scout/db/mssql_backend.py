@@ -1,7 +1,9 @@
 """Azure SQL through pyodbc + ODBC Driver 18, authenticated with a Microsoft Entra access token.
 
-pyodbc is imported here only, so the embedded default runs without unixODBC. Transient faults
-(scout.db.retry) are retried with back-off, reconnecting first; errors never carry a secret.
+pyodbc is imported here only, so the embedded default runs without unixODBC. Outside a transaction,
+transient faults (scout.db.retry) are retried with back-off, reconnecting first; inside one they are errors,
+and a deadlock is a TransactionConflict. Every result of a batch is read before its cursor closes, so an
+error of a later statement surfaces. Errors never carry a secret.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
 from scout.config import ConfigError, Settings
-from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row, fetch_chunks
-from scout.db.retry import RetryPolicy, error_parts, is_transient
+from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row, TransactionConflict
+from scout.db.retry import SNAPSHOT_NOT_ALLOWED, RetryPolicy, error_numbers, error_parts, is_conflict, is_transient
 
 log = logging.getLogger("scout.db.mssql")
 
@@ -24,7 +26,8 @@ TOKEN_SCOPE = "https://database.windows.net/.default"
 
 
 class TransientDatabaseError(DatabaseError):
-    """Azure SQL kept failing with transient faults until the attempts ran out."""
+    """A transient Azure SQL fault that was not retried any further: the attempts ran out, or it hit inside a
+    transaction or mid-stream, where a retry would not be the same work. Trying again later may succeed."""
 
 
 def pack_access_token(token: str) -> bytes:
@@ -40,7 +43,48 @@ def describe_error(exc: BaseException) -> str:
     return f"[{sqlstate}] {message}" if sqlstate and f"[{sqlstate}]" not in message else message
 
 
+#: The statements the backend itself sends (name -> T-SQL exactly as sent, ``?`` markers included), for
+#: ``scout sql render`` to write out for a DBA.
+BACKEND_STATEMENTS: dict[str, str] = {
+    # NOCOUNT ON: sp_getapplock's own row count would otherwise be a result before the SELECT, and
+    # fetchone() would fail ("Previous SQL was not a query"). OFF again before the SELECT: SET NOCOUNT
+    # outlives the batch, and the jobs read the row counts later statements report.
+    "application_lock": ("SET NOCOUNT ON; DECLARE @rc INT; EXEC @rc = sp_getapplock @Resource = ?, "
+                         "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = ?; "
+                         "SET NOCOUNT OFF; SELECT @rc AS lock_result;"),
+    "application_lock_release": "EXEC sp_releaseapplock @Resource = ?, @LockOwner = 'Session';",
+    "application_lock_mode": "SELECT APPLOCK_MODE('public', ?, 'Session');",
+    "isolation_snapshot": "SET TRANSACTION ISOLATION LEVEL SNAPSHOT;",
+    "isolation_read_committed": "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;",
+}
+
+#: sp_getapplock's return codes besides granted (0, 1 after waiting) and timed out (-1).
+APPLOCK_FAILURES = {
+    -2: "the lock request was cancelled",
+    -3: "the lock request was chosen as a deadlock victim",
+    -999: "parameter validation or other call error",
+}
+
+SNAPSHOT_HELP = ("snapshot isolation is not allowed in this database (Msg 3952); an administrator enables it "
+                 "once with 'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON' "
+                 "(infra/sql/grant-app-identity.sql does it; see the README, 'Azure SQL and credentials')")
+
+
+def _nothing(cursor: Any) -> None:
+    return None
+
+
+def _close_quietly(cursor: Any) -> None:
+    try:
+        cursor.close()
+    except Exception:
+        pass
+
+
 class MssqlDatabase(Database):
+    """One pyodbc connection. Outside a transaction a transient fault is retried (reconnecting first);
+    inside one it is an error, since a retry would run the rest of the work outside the transaction."""
+
     dialect = "tsql"
 
     def __init__(self, server: str, database: str, settings: Settings, *,
@@ -53,6 +97,7 @@ class MssqlDatabase(Database):
         self._sleep = sleep
         self._conn: Any = None
         self._in_transaction = False
+        self._snapshot = False  # the session is in SNAPSHOT isolation and must be set back
         self._held_locks: set[str] = set()
         self._conn = self._with_retry("connect", self._open)
 
@@ -90,32 +135,47 @@ class MssqlDatabase(Database):
 
             connect = pyodbc.connect
         conn_str, attrs = self._connection_string()
-        conn = connect(conn_str, attrs_before=attrs or None, autocommit=True)
-        return conn
+        return connect(conn_str, attrs_before=attrs or None, autocommit=True)
+
+    def _connection(self) -> Any:
+        """The open connection; a new one only where nothing depended on the lost session."""
+        if self._conn is None:
+            if self._held_locks:
+                raise LockLost(f"connection lost while holding {', '.join(sorted(self._held_locks))}")
+            if self._in_transaction:
+                raise DatabaseError("the connection was lost inside a transaction")
+            self._conn = self._open()
+        return self._conn
 
     def _with_retry(self, what: str, action: Callable[[], Any], *, reconnect: bool = False) -> Any:
-        """Run ``action``; on a transient fault wait, reconnect if asked, and try again."""
+        """Run ``action``; on a transient fault wait, reconnect if asked, and try again. A reconnect that
+        fails is one more failed attempt (Azure SQL answers 40613 while a database fails over), never a way
+        out of the loop: the final error says what was tried, how many times and the last cause."""
         waits = list(self.policy.waits())
-        attempt = 0
+        attempt, reconnecting = 0, False
         while True:
             attempt += 1
+            doing = what
             try:
+                if reconnecting:
+                    doing = f"{what} (reconnecting)"
+                    self._reconnect()
+                    doing = what
                 return action()
             except Exception as exc:  # pyodbc.Error and friends
                 if isinstance(exc, (ConfigError, DatabaseError)):
                     raise
                 if not is_transient(exc):
-                    raise DatabaseError(f"{what} failed: {describe_error(exc)}") from None
+                    raise DatabaseError(f"{doing} failed: {describe_error(exc)}") from None
                 if attempt > len(waits):
                     raise TransientDatabaseError(
                         f"{what} on {self.display_name} failed {attempt} time(s) with transient faults; "
-                        f"last cause: {describe_error(exc)}") from None
+                        f"last cause{' (reconnecting)' if doing != what else ''}: {describe_error(exc)}") from None
                 wait = waits[attempt - 1]
                 log.warning("transient fault on %s (attempt %d/%d), retrying in %.1f s: %s",
-                            what, attempt, self.policy.attempts, wait, describe_error(exc))
+                            doing, attempt, self.policy.attempts, wait, describe_error(exc))
                 self._sleep(wait)
-                if reconnect:
-                    self._reconnect()
+                reconnecting = reconnect
 
     def _reconnect(self) -> None:
         if self._held_locks:
@@ -125,127 +185,244 @@ class MssqlDatabase(Database):
         self._conn = self._open()
 
     # -- statements ---------------------------------------------------------------------------------
-    def _cursor_run(self, sql: str, params: Sequence[Any], fetch: Callable[[Any], Any]) -> Any:
-        def action() -> Any:
-            if self._conn is None:
-                self._conn = self._open()
-            cursor = self._conn.cursor()
-            try:
-                cursor.execute(sql, *([list(params)] if params else []))
-                return fetch(cursor)
-            finally:
-                cursor.close()
+    def _run(self, sql: str, params: Sequence[Any], fetch: Callable[[Any], Any]) -> Any:
+        """One batch on the current connection. Every result is read before the cursor closes: an error
+        of a later statement of the batch only surfaces there (closing early would cancel it unseen)."""
+        cursor = self._connection().cursor()
+        try:
+            cursor.execute(sql, *([list(params)] if params else []))
+            result = fetch(cursor)
+            while cursor.nextset():
+                pass
+            return result
+        finally:
+            _close_quietly(cursor)
 
-        if self._in_transaction:  # a retry would silently lose the transaction's earlier work
+    def _failed_in_transaction(self, what: str, exc: BaseException) -> DatabaseError:
+        """The error a fault inside a transaction is: never retried here, since the transaction's earlier
+        work would not be there for the retry; a deadlock is a TransactionConflict (run it all again)."""
+        if isinstance(exc, DatabaseError):
+            return exc
+        cause = describe_error(exc)
+        if is_conflict(exc):
+            return TransactionConflict(f"{what} lost a conflict inside a transaction, which the server rolled "
+                                       f"back: {cause}")
+        if SNAPSHOT_NOT_ALLOWED in error_numbers(error_parts(exc)[1]):
+            return DatabaseError(f"{what} failed: {SNAPSHOT_HELP}: {cause}")
+        kind = TransientDatabaseError if is_transient(exc) else DatabaseError
+        return kind(f"{what} failed inside a transaction (not retried: the transaction is lost with it): {cause}")
+
+    def _cursor_run(self, sql: str, params: Sequence[Any], fetch: Callable[[Any], Any],
+                    what: str = "statement") -> Any:
+        if self._in_transaction:
             try:
-                return action()
+                return self._run(sql, params, fetch)
             except Exception as exc:
-                if isinstance(exc, DatabaseError):
-                    raise
-                kind = TransientDatabaseError if is_transient(exc) else DatabaseError
-                raise kind(f"statement failed inside a transaction: {describe_error(exc)}") from None
-        return self._with_retry("statement", action, reconnect=True)
+                raise self._failed_in_transaction(what, exc) from None
+        return self._with_retry(what, lambda: self._run(sql, params, fetch), reconnect=True)
 
     def execute(self, tsql: str, params: Sequence[Any] = ()) -> int:
         return self._cursor_run(tsql, params, lambda c: c.rowcount)
 
     def execute_native(self, native_sql: str, params: Sequence[Any] = ()) -> None:
-        self._cursor_run(native_sql, params, lambda c: None)
+        self._cursor_run(native_sql, params, _nothing)
+
+    def query(self, tsql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._cursor_run(tsql, params, lambda c: [tuple(r) for r in c.fetchall()], "query")
 
     def executemany(self, tsql: str, rows: Sequence[Sequence[Any]]) -> None:
-        def action() -> None:
-            cursor = self._conn.cursor()
+        """Many parameter sets of one statement. Outside a transaction they get one of their own: in
+        autocommit mode each set may commit alone, and a retry after a fault would write some twice."""
+        values = [list(r) for r in rows]
+        if not values:
+            return  # pyodbc refuses an empty list; there is nothing to write
+
+        def send(conn: Any) -> None:
+            cursor = conn.cursor()
             try:
                 cursor.fast_executemany = True
-                cursor.executemany(tsql, [list(r) for r in rows])
+                cursor.executemany(tsql, values)
+                while cursor.nextset():
+                    pass
             finally:
-                cursor.close()
+                _close_quietly(cursor)
 
         if self._in_transaction:
             try:
-                return action()
+                return send(self._connection())
             except Exception as exc:
-                raise DatabaseError(f"bulk insert failed inside a transaction: {describe_error(exc)}") from None
-        self._with_retry("bulk insert", action, reconnect=True)
+                raise self._failed_in_transaction("bulk insert", exc) from None
 
-    def query(self, tsql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self._cursor_run(tsql, params, lambda c: [tuple(r) for r in c.fetchall()])
+        def all_or_nothing() -> None:
+            conn = self._connection()
+            conn.autocommit = False
+            try:
+                send(conn)
+            except BaseException:
+                self._end_local_transaction(conn, rollback=True)
+                raise
+            try:
+                conn.commit()
+            except Exception as exc:  # the rows may or may not be in: never send them again blindly
+                self._end_local_transaction(conn, rollback=True)
+                raise DatabaseError(f"bulk insert: commit failed, outcome unknown: {describe_error(exc)}") from None
+            self._end_local_transaction(conn, rollback=False)
+
+        self._with_retry("bulk insert", all_or_nothing, reconnect=True)
 
     def stream(self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
                ) -> tuple[list[str], Iterator[list[Row]]]:
-        cursor = self._with_retry("query", lambda: self._execute_cursor(tsql, params), reconnect=True)
-        columns = [d[0] for d in cursor.description]
+        """Columns and row chunks. Outside a transaction opening the query is retried; inside one it is
+        not (a reconnect would read the rest outside the transaction). Rows already handed out are never
+        read again: a fault mid-stream is an error."""
+        def open_cursor() -> Any:
+            cursor = self._connection().cursor()
+            try:
+                cursor.execute(tsql, *([list(params)] if params else []))
+                while cursor.description is None and cursor.nextset():  # row counts before the rows
+                    pass
+            except BaseException:
+                _close_quietly(cursor)
+                raise
+            return cursor
 
-        return columns, fetch_chunks(cursor, chunk_size, describe_error)
+        in_transaction = self._in_transaction
+        if in_transaction:
+            try:
+                cursor = open_cursor()
+            except Exception as exc:
+                raise self._failed_in_transaction("query", exc) from None
+        else:
+            cursor = self._with_retry("query", open_cursor, reconnect=True)
+        if cursor.description is None:
+            _close_quietly(cursor)
+            raise DatabaseError("query returned no result set")
+        return [d[0] for d in cursor.description], self._chunks(cursor, chunk_size, in_transaction)
 
-    def _execute_cursor(self, tsql: str, params: Sequence[Any]) -> Any:
-        if self._conn is None:
-            self._conn = self._open()
-        cursor = self._conn.cursor()
-        cursor.execute(tsql, *([list(params)] if params else []))
-        return cursor
+    def _chunks(self, cursor: Any, chunk_size: int, in_transaction: bool) -> Iterator[list[Row]]:
+        streamed = 0
+        try:
+            while True:
+                try:
+                    rows = cursor.fetchmany(chunk_size)
+                    if not rows:
+                        while cursor.nextset():
+                            pass
+                        return
+                except Exception as exc:
+                    what = f"stream interrupted after {streamed:,} rows"
+                    if in_transaction:
+                        raise self._failed_in_transaction(what, exc) from None
+                    kind = TransientDatabaseError if is_transient(exc) else DatabaseError
+                    raise kind(f"{what}: {describe_error(exc)}") from None
+                streamed += len(rows)
+                yield [tuple(r) for r in rows]
+        finally:
+            _close_quietly(cursor)
 
     # -- transactions -------------------------------------------------------------------------------
-    def begin(self) -> None:
-        if self._conn is None:
-            self._conn = self._with_retry("connect", self._open)
-        self._conn.autocommit = False
+    def begin(self, *, snapshot: bool = False) -> None:
+        """Autocommit off until commit or rollback. ``snapshot``: SNAPSHOT isolation for this transaction
+        (set before it starts; READ COMMITTED again after it ends, as the connection is reused)."""
+        if self._in_transaction:
+            raise DatabaseError("a transaction is already open on this connection")
+
+        def prepare() -> None:
+            if snapshot:
+                self._snapshot = True
+                self._run(BACKEND_STATEMENTS["isolation_snapshot"], (), _nothing)
+            self._connection().autocommit = False
+
+        try:
+            self._with_retry("begin transaction", prepare, reconnect=True)
+        except BaseException:
+            self._restore_isolation()
+            raise
         self._in_transaction = True
 
     def commit(self) -> None:
+        if not self._in_transaction:
+            raise DatabaseError("commit without an open transaction")
         try:
-            self._conn.commit()
+            self._connection().commit()
         except Exception as exc:
-            raise DatabaseError(f"commit failed: {describe_error(exc)}") from None
-        finally:
-            self._in_transaction = False
-            self._restore_autocommit()
+            if isinstance(exc, DatabaseError) or is_conflict(exc):
+                failure = self._failed_in_transaction("commit", exc)
+            else:
+                failure = DatabaseError(f"commit failed: {describe_error(exc)}")
+            self._end_transaction(rollback=True)
+            raise failure from None
+        self._end_transaction(rollback=False)
 
     def rollback(self) -> None:
-        if not self._in_transaction:
-            return
-        self._in_transaction = False
-        try:
-            self._conn.rollback()
-        except Exception:
-            pass
-        self._restore_autocommit()
+        if self._in_transaction:
+            self._end_transaction(rollback=True)
 
-    def _restore_autocommit(self) -> None:
+    def _end_transaction(self, *, rollback: bool) -> None:
+        self._in_transaction = False
+        if self._conn is not None:
+            self._end_local_transaction(self._conn, rollback=rollback)
+        self._restore_isolation()
+
+    def _end_local_transaction(self, conn: Any, *, rollback: bool) -> None:
+        """Back to autocommit. Where the rollback itself fails, drop the connection (the server rolls back
+        when the session ends) rather than switch autocommit on, which would commit what is open."""
         try:
-            self._conn.autocommit = True
+            if rollback:
+                conn.rollback()
+            conn.autocommit = True
         except Exception:
-            pass
+            self.close()
+
+    def _restore_isolation(self) -> None:
+        """READ COMMITTED again after a SNAPSHOT transaction; a session that cannot be set back is dropped."""
+        if not self._snapshot:
+            return
+        self._snapshot = False
+        if self._conn is None:
+            return  # a new session starts in READ COMMITTED
+        try:
+            self._run(BACKEND_STATEMENTS["isolation_read_committed"], (), _nothing)
+        except Exception:
+            self.close()
 
     # -- locks --------------------------------------------------------------------------------------
     @contextmanager
     def application_lock(self, name: str, timeout_seconds: float) -> Iterator[None]:
         """``sp_getapplock`` (exclusive, session owner, bounded wait) on this connection, which will not
         reconnect silently while the lock is held."""
-        sql = ("DECLARE @rc INT; EXEC @rc = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
-               "@LockOwner = 'Session', @LockTimeout = ?; SELECT @rc")
-        row = self._cursor_run(sql, (name, int(timeout_seconds * 1000)), lambda c: c.fetchone())
-        code = int(row[0]) if row else -999
+        try:
+            row = self._cursor_run(BACKEND_STATEMENTS["application_lock"], (name, int(timeout_seconds * 1000)),
+                                   lambda c: c.fetchone(), "take the lock")
+        except DatabaseError:
+            self._release_quietly(name)  # the call may have got the lock before the batch failed
+            raise
+        code = None if row is None or row[0] is None else int(row[0])
         if code == -1:
             raise LockTimeout(f"another run holds the '{name}' lock (waited {timeout_seconds:g} s)")
-        if code < 0:
-            raise DatabaseError(f"sp_getapplock for '{name}' returned {code}")
+        if code not in (0, 1):
+            meaning = "no return code" if code is None else APPLOCK_FAILURES.get(code, "an undocumented code")
+            raise DatabaseError(f"sp_getapplock for '{name}' returned {code}: {meaning}")
         self._held_locks.add(name)
         try:
             yield
         finally:
             self._held_locks.discard(name)
+            self._release_quietly(name)
+
+    def _release_quietly(self, name: str) -> None:
+        """Release on this session, never on a new one: a lost session took its lock with it."""
+        if self._conn is not None:
             try:
-                self._cursor_run("EXEC sp_releaseapplock @Resource = ?, @LockOwner = 'Session'", (name,),
-                                 lambda c: None)
-            except DatabaseError:
-                pass  # the session is gone, and the lock with it
+                self._run(BACKEND_STATEMENTS["application_lock_release"], (name,), _nothing)
+            except Exception:
+                pass
 
     def assert_lock_held(self, name: str) -> None:
         if name not in self._held_locks:
             raise LockLost(f"the '{name}' lock is not held")
         try:
-            row = self._conn.cursor().execute("SELECT APPLOCK_MODE('public', ?, 'Session')", name).fetchone()
+            row = self._run(BACKEND_STATEMENTS["application_lock_mode"], (name,), lambda c: c.fetchone())
         except Exception as exc:
             raise LockLost(f"the '{name}' lock is gone with its connection: {describe_error(exc)}") from None
         if not row or row[0] != "Exclusive":

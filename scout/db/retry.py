@@ -16,6 +16,11 @@ TRANSIENT_ERROR_NUMBERS = frozenset({
     10053, 10054, 10060, 233, 64, 40143, 40540, 1205,
 })
 TRANSIENT_SQLSTATES = frozenset({"HYT00", "HYT01", "08S01", "08001"})
+#: The server rolled the whole transaction back and says to run it again: deadlock victim (1205), snapshot
+#: update conflict (3960). Inside a transaction these are a TransactionConflict, not a retry of one statement.
+CONFLICT_ERROR_NUMBERS = frozenset({1205, 3960})
+#: "Snapshot isolation transaction failed ... because snapshot isolation is not allowed in this database."
+SNAPSHOT_NOT_ALLOWED = 3952
 
 _NUMBER_IN_MESSAGE = re.compile(r"\((\d{2,5})\)")
 _SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
@@ -39,6 +44,13 @@ def is_transient(exc: BaseException) -> bool:
     if sqlstate in TRANSIENT_SQLSTATES:
         return True
     return bool(error_numbers(message) & TRANSIENT_ERROR_NUMBERS)
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """The server chose this transaction as a deadlock victim (or it lost a snapshot update conflict) and
+    rolled it back whole."""
+    sqlstate, message = error_parts(exc)
+    return sqlstate == "40001" or bool(error_numbers(message) & CONFLICT_ERROR_NUMBERS)
 
 
 @dataclass(frozen=True)

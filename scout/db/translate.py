@@ -1,13 +1,19 @@
 """Translate the T-SQL subset Scout writes into DuckDB SQL, with sqlglot plus the fixes it lacks.
 
 sqlglot transpiles most of T-SQL, but leaves a few things DuckDB would reject or misread: ``BIT``
-(a bit string in DuckDB, a boolean in SQL Server), ``NVARCHAR(MAX)``, ``SYSUTCDATETIME()`` and
-``GETUTCDATE()``. Those are rewritten here; what cannot be translated is rejected by the subset lint
-(``scout.migrations.lint``) before it reaches a database.
+(a bit string in DuckDB, a boolean in SQL Server), ``NVARCHAR(MAX)``, ``SYSUTCDATETIME()``,
+``GETUTCDATE()``, ``NCHAR(n)`` and binary collations. Those are rewritten here; what cannot be
+translated is rejected by the subset lint (``scout.migrations.lint``) before it reaches a database.
+
+Collations: the portable SQL names ``COLLATE Latin1_General_100_BIN2`` where an order or a shown
+spelling must not depend on the database's collation (case-insensitive on Azure SQL). DuckDB compares
+strings by their code points already, which is what a ``_BIN2`` collation does, so the clause is
+dropped; any other collation is kept and DuckDB rejects it (its meaning would be lost otherwise).
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import sqlglot
@@ -20,21 +26,37 @@ _TEXT_TYPES = {
 }
 
 
+# Code-point order: what DuckDB compares by anyway (Latin1_General_100_BIN2, Latin1_General_BIN2, ...).
+_BINARY_COLLATION = re.compile(r"^[A-Za-z0-9_]*_BIN2$", re.IGNORECASE)
+
+
 class TranslationError(ValueError):
     """The statement is outside the T-SQL subset both engines run."""
+
+
+def is_binary_collation(node: exp.Expression) -> bool:
+    """``x COLLATE <name>_BIN2``: code-point order, DuckDB's own."""
+    return isinstance(node, exp.Collate) and bool(_BINARY_COLLATION.match(node.expression.name or ""))
+
+
+def _without_binary_collation(node: exp.Expression) -> exp.Expression:
+    while is_binary_collation(node):
+        node = node.this
+    return node
 
 
 def _sorted_string_agg(node: exp.GroupConcat) -> exp.Expression | None:
     """``STRING_AGG(x, sep) WITHIN GROUP (ORDER BY x)`` as a sorted list joined to text: the same result
     (NULLs skipped, NULL for a group with none), without DuckDB's ordered aggregate, which sorts
-    every group apart and is several times slower."""
+    every group apart and is several times slower. ``ORDER BY x COLLATE ..._BIN2`` is the same order
+    in DuckDB, so it takes this path too."""
     order = node.this
     if not isinstance(order, exp.Order) or len(order.expressions) != 1:
         return None
     key = order.expressions[0]
-    if key.this != order.this:
+    if _without_binary_collation(key.this) != _without_binary_collation(order.this):
         return None
-    value = order.this.transform(_fix_node)
+    value = _without_binary_collation(order.this).transform(_fix_node)
     kept = exp.Filter(this=exp.Anonymous(this="LIST", expressions=[value.copy()]),
                       expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
     direction = exp.Literal.string("DESC" if key.args.get("desc") else "ASC")
@@ -46,6 +68,12 @@ def _sorted_string_agg(node: exp.GroupConcat) -> exp.Expression | None:
 def _fix_node(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.GroupConcat):
         return _sorted_string_agg(node) or node
+    if is_binary_collation(node):
+        # a replaced node's children are not visited by transform(): fix them here
+        return _without_binary_collation(node).transform(_fix_node)
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "NCHAR" and len(node.expressions) == 1:
+        # NCHAR(n): the character with code point n (control characters in portable literals)
+        return exp.Chr(expressions=[node.expressions[0].transform(_fix_node)])
     if isinstance(node, exp.Ordered) and not isinstance(node.parent, (exp.Order, exp.Window, exp.WithinGroup)):
         # key columns of PRIMARY KEY / UNIQUE / CREATE INDEX: sqlglot adds NULLS FIRST, DuckDB rejects it
         if not node.args.get("desc"):

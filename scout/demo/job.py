@@ -1,4 +1,5 @@
-"""The demo seed job (``scout demo seed``): fills empty source tables, never mixes two seeds."""
+"""The demo seed job (``scout demo seed``): fills empty source tables, never mixes two seeds, and only
+ever writes into the embedded DuckDB database (checked on the URL, before connecting)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,18 @@ from scout.jobs.runs import JobContext, run_job
 def seed(*, trigger: str, transactions: int = 12047, seed: int = 42, replace: bool = False,
          only_if_empty: bool = False, settings: Settings | None = None,
          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Recorded job ``demo.seed``. With ``only_if_empty`` an already filled database is left alone."""
-    from scout.demo.seed import MAX_TRANSACTIONS, clear_sources, seed_demo, source_row_count
+    """Recorded job ``demo.seed``. With ``only_if_empty`` an already filled database is left alone, and a
+    database other than the embedded one is skipped (``scout run`` against Azure SQL); without it, such a
+    database is refused. Either way nothing connects to it."""
+    from scout.db import parse_database_url
+    from scout.demo.seed import EMBEDDED_ONLY, MAX_TRANSACTIONS, seed_demo, source_row_count
 
+    settings = settings or Settings.from_env()
+    scheme, server, _ = parse_database_url(settings.database_url)
+    if scheme != "duckdb":
+        if only_if_empty:
+            return {"skipped": True, "reason": "demo data is seeded only into the embedded DuckDB database"}
+        raise InvalidInput(EMBEDDED_ONLY.format(what=f"{scheme}://{server}"))
     if not isinstance(transactions, int) or not 1 <= transactions <= MAX_TRANSACTIONS:
         raise InvalidInput(f"transactions must be between 1 and {MAX_TRANSACTIONS:,}")
 
@@ -25,9 +35,9 @@ def seed(*, trigger: str, transactions: int = 12047, seed: int = 42, replace: bo
         if existing and not replace:
             raise InvalidInput(f"the source tables already hold {existing:,} transactions: "
                                "use --replace to start over (never mixing two seeds)")
-        if existing:
-            with ctx.db.transaction():
-                clear_sources(ctx.db)
-        return {"skipped": False, **seed_demo(ctx.db, transactions=transactions, seed=seed, progress=ctx.progress)}
+        # whatever is left (the old seed, orphan rows, what was derived from them) goes in the same
+        # transaction as the new rows arrive: a new seed may reuse ids, and never inherits anything
+        return {"skipped": False, **seed_demo(ctx.db, transactions=transactions, seed=seed, replace=True,
+                                              progress=ctx.progress)}
 
     return run_job("demo.seed", trigger, body, settings=settings, progress=progress)

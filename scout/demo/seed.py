@@ -4,22 +4,31 @@ Shoppers follow a latent persona drawn from the *active rules in the database* (
 categories, Taglish terms), so inference has something real to find; a third are plain Regulars.
 Hazards of production are kept on purpose: 1–3 interactions per transaction (the JOIN fan-out),
 0–2 insight rows per transaction, interactions without a timestamp, explicit roles, under-18s.
+
+Only the embedded DuckDB database is ever seeded: there the source objects are tables this app
+created. In production they belong to ingestion (``dbo.v_insight_base`` is a view) and demo data must
+never reach them, so any other database is refused before anything is written.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any, Callable
 
 import numpy as np
 
 from scout.db.base import Database
+from scout.db.collation import key
 from scout.demo import catalog
 from scout.errors import InvalidInput
 
 SOURCE_TABLES = ("dbo.v_insight_base", "dbo.SalesInteractions", "dbo.TransactionItems", "dbo.Transactions",
                  "dbo.Stores")
+# What the jobs derived from the source rows, per transaction id: a new seed reusing an id must not
+# inherit the old transaction's basket summary or persona.
+DERIVED_TABLES = ("ref.transaction_personas", "ref.transaction_baskets")
+EMBEDDED_ONLY = ("demo data is seeded only into the embedded DuckDB database (SCOUT_DATABASE_URL=duckdb:///<path>): "
+                 "{what} is a production database whose source objects belong to ingestion")
 MAX_TRANSACTIONS = 20_000_000
 START = np.datetime64("2025-09-01T00:00:00")
 DAYS = 30
@@ -37,7 +46,18 @@ def source_row_count(db: Database) -> int:
     return int(db.query_one("SELECT COUNT(*) FROM dbo.Transactions")[0])
 
 
+def require_embedded(db: Database) -> None:
+    if db.dialect != "duckdb":
+        raise InvalidInput(EMBEDDED_ONLY.format(what=f"this {db.dialect} database"))
+
+
 def clear_sources(db: Database) -> None:
+    """Delete the demo source rows and everything derived from them (the derived tables first)."""
+    require_embedded(db)
+    for table in DERIVED_TABLES:
+        schema, name = table.split(".")
+        if db.table_exists(schema, name):
+            db.execute(f"DELETE FROM {table}")
     for table in SOURCE_TABLES:
         db.execute(f"DELETE FROM {table}")
 
@@ -96,7 +116,7 @@ def generate(transactions: int, seed: int, rules: list[dict[str, Any]]) -> dict[
     persona_of_line = persona[tx_of_line]
     leaning = rng.random(len(tx_of_line)) < 0.6
     for i, rule in enumerate(rules):
-        pool = np.flatnonzero(np.isin(categories, rule["categories"]))
+        pool = np.flatnonzero(np.isin([key(c) for c in categories], [key(c) for c in rule["categories"]]))
         mask = (persona_of_line == i) & leaning
         if len(pool) and mask.any():
             product[mask] = rng.choice(pool, int(mask.sum()))
@@ -165,9 +185,11 @@ def _transcripts(rng: np.random.Generator, persona_of_ix: np.ndarray, rules: lis
     return out
 
 
-def seed_demo(db: Database, *, transactions: int = 12047, seed: int = 42,
+def seed_demo(db: Database, *, transactions: int = 12047, seed: int = 42, replace: bool = False,
               progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
-    """Fill the (empty) source tables; returns the row count of each."""
+    """Fill the (empty) source tables of the embedded database; returns the row count of each. With
+    ``replace``, what they held and what was derived from it is deleted in the same transaction."""
+    require_embedded(db)
     if not 1 <= transactions <= MAX_TRANSACTIONS:
         raise InvalidInput(f"--transactions must be between 1 and {MAX_TRANSACTIONS:,}")
     started = time.perf_counter()
@@ -176,6 +198,8 @@ def seed_demo(db: Database, *, transactions: int = 12047, seed: int = 42,
     progress(f"generated in {time.perf_counter() - started:.1f} s; writing")
     counts = {}
     with db.transaction():
+        if replace:
+            clear_sources(db)
         for table in reversed(SOURCE_TABLES):
             counts[table] = write_table(db, table, data[table], progress)
     progress(f"seeded in {time.perf_counter() - started:.1f} s")
@@ -184,12 +208,11 @@ def seed_demo(db: Database, *, transactions: int = 12047, seed: int = 42,
 
 
 def write_table(db: Database, table: str, columns: dict[str, np.ndarray], progress: Callable[[str], None]) -> int:
-    """Bulk-insert columns: Arrow into DuckDB, chunked fast executemany into Azure SQL."""
-    names = list(columns)
-    rows = len(next(iter(columns.values())))
-    if db.dialect == "duckdb":
+    """Bulk-insert columns into a table of the embedded DuckDB database, through Arrow."""
+    if db.dialect == "duckdb":  # the only database demo data may reach
         import pyarrow as pa
 
+        names = list(columns)
         arrays = []
         for name in names:
             values = columns[name]
@@ -206,21 +229,5 @@ def write_table(db: Database, table: str, columns: dict[str, np.ndarray], progre
             conn.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM _scout_seed")
         finally:
             conn.unregister("_scout_seed")
-    else:
-        placeholders = ", ".join("?" for _ in names)
-        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders})"
-        for start in range(0, rows, 10_000):
-            chunk = [[_python(columns[n][i]) for n in names] for i in range(start, min(rows, start + 10_000))]
-            db.executemany(sql, chunk)
-            progress(f"{table}: {min(rows, start + 10_000):,}/{rows:,}")
-    return rows
-
-
-def _python(value: Any) -> Any:
-    if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else value.astype("datetime64[us]").astype(datetime)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+        return arrow.num_rows
+    raise InvalidInput(EMBEDDED_ONLY.format(what=f"this {db.dialect} database"))

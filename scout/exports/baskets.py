@@ -5,6 +5,11 @@ every item line on every run, which was most of an export's cost.
 Incremental like persona inference: transactions without a summary are summarized; ``full`` does all
 again (for item lines corrected after the fact). Work goes in Transaction_ID ranges, each committed,
 so memory stays that of one range and an interrupted run resumes where it stopped.
+
+Products are compared as Azure SQL's default collation compares them, on any engine (scout.db.collation):
+``Lucky Me`` and ``lucky me `` are one product, listed once, with its binary-smallest spelling without
+trailing spaces, and the list is in code-point order. The primary item's own values are shown, trailing
+spaces removed (no text is compared to choose it).
 """
 
 from __future__ import annotations
@@ -22,32 +27,39 @@ UNSUMMARIZED = """
     WHERE {range} AND b.canonical_tx_id IS NULL"""
 
 # The primary item is the line with the largest amount, ties to the lowest line_no (the definition of
-# dbo.v_transactions_flat_production); the other products are the basket's distinct other names.
+# dbo.v_transactions_flat_production); the other products are the basket's other products, one entry
+# per product key UPPER(RTRIM(name)) shown with its binary-smallest spelling, in code-point order.
 SUMMARIZE = """
 WITH pending AS ({unsummarized}
 ),
 items AS (
-    SELECT i.canonical_tx_id, i.line_no, i.product_name, i.category, i.brand, i.quantity * i.unit_price AS amount
+    SELECT i.canonical_tx_id, i.line_no, i.product_name, UPPER(RTRIM(i.product_name)) AS product_key, i.category,
+           i.brand, i.quantity * i.unit_price AS amount
     FROM dbo.TransactionItems AS i
     JOIN pending AS p ON p.canonical_tx_id = i.canonical_tx_id
 ),
 ranked AS (
-    SELECT canonical_tx_id, product_name, category, brand,
+    SELECT canonical_tx_id, product_name, product_key, category, brand,
            ROW_NUMBER() OVER (PARTITION BY canonical_tx_id ORDER BY amount DESC, line_no) AS rn
     FROM items
 ),
 primary_items AS (
-    SELECT canonical_tx_id, product_name, category, brand FROM ranked WHERE rn = 1
+    SELECT canonical_tx_id, RTRIM(product_name) AS product_name, product_key, RTRIM(category) AS category,
+           RTRIM(brand) AS brand
+    FROM ranked WHERE rn = 1
 ),
 other_items AS (
     -- NVARCHAR(MAX): STRING_AGG of a shorter type stops at 8,000 bytes on SQL Server
-    SELECT DISTINCT i.canonical_tx_id, CAST(i.product_name AS NVARCHAR(MAX)) AS product_name
+    SELECT i.canonical_tx_id,
+           CAST(MIN(RTRIM(i.product_name) COLLATE Latin1_General_100_BIN2) AS NVARCHAR(MAX)) AS product_name
     FROM items AS i
     JOIN primary_items AS p ON p.canonical_tx_id = i.canonical_tx_id
-    WHERE i.product_name <> p.product_name
+    WHERE i.product_key <> p.product_key
+    GROUP BY i.canonical_tx_id, i.product_key
 ),
 other_products AS (
-    SELECT canonical_tx_id, STRING_AGG(product_name, '; ') WITHIN GROUP (ORDER BY product_name) AS products
+    SELECT canonical_tx_id,
+           STRING_AGG(product_name, '; ') WITHIN GROUP (ORDER BY product_name COLLATE Latin1_General_100_BIN2) AS products
     FROM other_items
     GROUP BY canonical_tx_id
 )

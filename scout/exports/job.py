@@ -100,7 +100,9 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
     summarized = summarize(db, points, full=full, progress=progress)
     staging = destination.new_staging(run_id)
     try:
-        with db.transaction():  # one snapshot for the base count and the rows
+        # One snapshot for the base count and the rows: on Azure SQL that takes SNAPSHOT isolation, since
+        # READ_COMMITTED_SNAPSHOT gives each statement its own (rows ingested in between would fail the gate).
+        with db.transaction(snapshot=True):
             base = base_count(db, limit)
             progress(f"exporting {base:,} transactions to {destination.describe()}")
             written = files.write_export(stream_export(db, limit, points), staging,

@@ -70,7 +70,8 @@ def montecarlo_chart(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("montecarlo_batch")
 @bp.queue_trigger(arg_name="msg", queue_name=BATCH_QUEUE, connection="AzureWebJobsStorage")
 def montecarlo_batch(msg: func.QueueMessage) -> None:
-    """One batch. An exception makes the host retry; after maxDequeueCount it goes to the poison queue."""
+    """One batch. An exception makes the host retry (so does a combine claimed by an earlier delivery of
+    this message, until its lease ends); after maxDequeueCount it goes to the poison queue."""
     from scout.montecarlo.job import run_queued_batch
 
     run_queued_batch(msg.get_body().decode("utf-8"))
@@ -87,16 +88,11 @@ def montecarlo_poison(msg: func.QueueMessage) -> None:
 @bp.function_name("montecarlo_standing")
 @bp.timer_trigger(schedule="%SCOUT_MONTECARLO_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
 def montecarlo_standing(timer: func.TimerRequest, context: func.Context) -> None:
-    """Refresh the standing scenarios after the nightly export: each a normal run with its own id."""
-    from scout.config import Settings
-    from scout.db import connect
-    from scout.montecarlo.job import standing_scenarios, submit
+    """Refresh the standing scenarios after the nightly export: each a normal run with its own id.
 
-    settings = Settings.from_env()
-    with connect(settings) as db:
-        scenarios = standing_scenarios(settings, db)
-    for scenario in scenarios:
-        try:
-            submit(scenario, settings=settings, trigger="timer")
-        except Exception as exc:  # noqa: BLE001 - one bad scenario must not stop the others
-            log.warning("standing scenario %s not started (%s): %s", scenario.name, invocation_id(context), exc)
+    Each scenario starts or fails on its own; the refresh is recorded as job ``montecarlo.standing``
+    and fails (after the others started) when any scenario did not start, naming each with the reason.
+    """
+    from scout.montecarlo.standing import refresh
+
+    refresh(trigger="timer", invocation_id=invocation_id(context))

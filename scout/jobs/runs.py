@@ -65,32 +65,59 @@ def log_event(name: str, **fields: Any) -> None:
     emit(name, **fields)
 
 
-def record_start(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str = "running") -> bool:
-    """Insert the run (or move a queued run to ``status``); False when the history table does not exist yet."""
+#: Upserts with HOLDLOCK: on SQL Server the key (or the gap where it would be) stays locked until commit, so
+#: two processes recording the same run at once queue up instead of one failing on the primary key.
+#: A finished run is never reopened or finished again: the first finish recorded stands.
+_RECORD_START = (
+    "MERGE ops.job_runs WITH (HOLDLOCK) AS j "
+    "USING (SELECT ? AS run_id, ? AS job, ? AS trigger_type, ? AS started_at, ? AS status) AS s "
+    "ON j.run_id = s.run_id "
+    "WHEN MATCHED AND j.finished_at IS NULL THEN UPDATE SET status = s.status, started_at = s.started_at "
+    "WHEN NOT MATCHED THEN INSERT (run_id, job, trigger_type, started_at, status) "
+    "VALUES (s.run_id, s.job, s.trigger_type, s.started_at, s.status);")
+_RECORD_FINISH = (
+    "MERGE ops.job_runs WITH (HOLDLOCK) AS j "
+    "USING (SELECT ? AS run_id, ? AS job, ? AS trigger_type, ? AS started_at, ? AS finished_at, ? AS status, "
+    "? AS summary, ? AS error) AS s "
+    "ON j.run_id = s.run_id "
+    "WHEN MATCHED AND j.finished_at IS NULL THEN UPDATE SET finished_at = s.finished_at, status = s.status, "
+    "summary = s.summary, error = s.error "
+    "WHEN NOT MATCHED THEN INSERT (run_id, job, trigger_type, started_at, finished_at, status, summary, error) "
+    "VALUES (s.run_id, s.job, s.trigger_type, s.started_at, s.finished_at, s.status, s.summary, s.error);")
+
+
+def record_start_in(db: Database, run_id: str, job: str, trigger: str, started: datetime,
+                    status: str = "running") -> bool:
+    """``record_start`` inside the caller's transaction (so it commits with the caller's own writes)."""
     if not _history_exists(db):
         return False
-    with db.transaction():
-        if db.query_one("SELECT COUNT(*) FROM ops.job_runs WHERE run_id = ?", (run_id,))[0]:
-            db.execute("UPDATE ops.job_runs SET status = ?, started_at = ? WHERE run_id = ?", (status, started, run_id))
-        else:
-            db.execute("INSERT INTO ops.job_runs (run_id, job, trigger_type, started_at, status) VALUES (?, ?, ?, ?, ?)",
-                       (run_id, job, trigger, started, status))
+    db.execute(_RECORD_START, (run_id, job, trigger, started, status))
     return True
 
 
-def record_finish(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str,
-                  summary: dict[str, Any], error: str | None, inserted: bool) -> None:
+def record_start(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str = "running") -> bool:
+    """Insert the run, or move a queued (or running) run to ``status``; a finished run stays finished.
+    False when the history table does not exist yet."""
+    return db.retry_transaction(lambda tx: record_start_in(tx, run_id, job, trigger, started, status),
+                                what=f"recording the start of run {run_id}")
+
+
+def record_finish_in(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str,
+                     summary: dict[str, Any], error: str | None) -> bool:
+    """``record_finish`` inside the caller's transaction (so it commits with the caller's own writes)."""
     if not _history_exists(db):
-        return
+        return False
     summary_json = json.dumps(summary, default=str, sort_keys=True)
-    with db.transaction():
-        if inserted:
-            db.execute("UPDATE ops.job_runs SET finished_at = ?, status = ?, summary = ?, error = ? WHERE run_id = ?",
-                       (now_utc(), status, summary_json, error, run_id))
-        else:
-            db.execute("INSERT INTO ops.job_runs (run_id, job, trigger_type, started_at, finished_at, status, summary, error)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (run_id, job, trigger, started, now_utc(), status, summary_json, error))
+    return db.execute(_RECORD_FINISH, (run_id, job, trigger, started, now_utc(), status, summary_json, error)) == 1
+
+
+def record_finish(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str,
+                  summary: dict[str, Any], error: str | None) -> bool:
+    """Record how the run ended (inserting it if its start was never recorded). Only the first finish counts:
+    True when this call recorded it, False when the run had finished already (or there is no history)."""
+    return db.retry_transaction(
+        lambda tx: record_finish_in(tx, run_id, job, trigger, started, status, summary, error),
+        what=f"recording the finish of run {run_id}")
 
 
 def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]], *,
@@ -109,12 +136,11 @@ def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]]
     own_db = db is None
     db = db or connect(settings)
     ctx = JobContext(db, settings, run_id, job, trigger, invocation_id, progress or (lambda _m: None))
-    inserted = False
     try:
         try:
-            inserted = record_start(db, run_id, job, trigger, started)
-        except Exception:
-            inserted = False
+            record_start(db, run_id, job, trigger, started)
+        except Exception:  # noqa: BLE001 - the finish inserts the record when the start could not
+            pass
         log_event(EVENT_JOB_STARTED, job=job, run_id=run_id, trigger=trigger)
         try:
             summary = body(ctx) or {}
@@ -124,7 +150,7 @@ def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]]
             summary = {**ctx.summary, **getattr(exc, "summary", {})}
             try:
                 db.rollback()
-                record_finish(db, run_id, job, trigger, started, "failed", summary, reason, inserted)
+                record_finish(db, run_id, job, trigger, started, "failed", summary, reason)
             except Exception:
                 pass  # the database may be the thing that failed; the log below still tells
             log_event(EVENT_JOB_FINISHED, job=job, run_id=run_id, trigger=trigger, outcome="failed",
@@ -132,7 +158,7 @@ def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]]
             raise JobFailed(reason, run_id, summary) from exc
         duration = round(time.perf_counter() - t0, 3)
         summary = {**ctx.summary, **summary}
-        record_finish(db, run_id, job, trigger, started, "succeeded", summary, None, inserted)
+        record_finish(db, run_id, job, trigger, started, "succeeded", summary, None)
         log_event(EVENT_JOB_FINISHED, job=job, run_id=run_id, trigger=trigger, outcome="succeeded",
                   duration_s=duration, **_numbers(summary))
         return {"run_id": run_id, **summary}

@@ -38,13 +38,14 @@ def format_apply(result: dict[str, Any]) -> str:
 
 
 def format_verify(result: dict[str, Any]) -> str:
-    if result["ok"]:
-        return "ok: every applied migration matches its file"
-    lines = []
+    lines = ["ok: every applied migration matches its file"] if result["ok"] else []
     for kind in ("changed", "missing", "unknown"):
         for item in result[kind]:
             lines.append(f"{kind}: {item.get('script') or item.get('version')}")
     lines += [f"lint: {item['error']}" for item in result.get("lint", [])]
+    lines += [f"amended: {a['script']} (ledger {a['ledger_checksum'][:12]}: {a['reason']})"
+              for a in result.get("amended", [])]
+    lines += [f"warning: {item['error']}" for item in result.get("warnings", [])]
     return "\n".join(lines)
 
 

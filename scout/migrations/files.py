@@ -5,6 +5,12 @@
 - ``R__<name>.sql``: repeatable (views), re-applied whenever its checksum changes.
 
 Batches are separated by ``GO`` on its own line, as in SSMS (``GO 3`` repeats the batch).
+
+A versioned file may *amend* an applied one: a header line ``-- scout:amends <sha256> <reason>`` names
+a checksum the file had when some database applied it. The ledger's old checksum is then not drift
+(``verify`` reports it as ``amended``); the old text is kept in ``sql/amended/<name>.<12 hex>.sql`` and a
+test proves it builds the very same schema, so an amendment can fix how a file is written (a reserved
+word bracketed) but never hide a schema change.
 """
 
 from __future__ import annotations
@@ -21,12 +27,23 @@ _NAME = re.compile(
     r"^(?:(?P<prefix>[VU])(?P<version>\d+(?:[._]\d+)*)|(?P<repeatable>R))__(?P<description>[A-Za-z0-9_.\-]+)\.sql$"
 )
 _GO = re.compile(r"^[ \t]*GO(?:[ \t]+(?P<count>\d+))?[ \t]*(?:--.*)?$", re.IGNORECASE)
+_AMENDS = re.compile(r"^--\s*scout:amends\b(?P<rest>.*)$", re.IGNORECASE)
+_AMENDS_VALUE = re.compile(r"^\s+(?P<checksum>[0-9a-f]{64})(?:\s+(?P<reason>\S.*?))?\s*$")
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "sql" / "migrations"
+AMENDED_DIR = DEFAULT_DIR.parent / "amended"
 
 
 class MigrationFileError(ValueError):
     """A migration file is malformed (bad name, duplicate version, unreadable)."""
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """``-- scout:amends <checksum> <reason>``: an earlier text of the file, applied somewhere."""
+
+    checksum: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,11 @@ class Migration:
     script: str  # file name
     checksum: str
     batches: tuple[str, ...] = field(repr=False)
+    amends: tuple[Amendment, ...] = ()
+
+    def amended(self, ledger_checksum: str) -> Amendment | None:
+        """The amendment that declares ``ledger_checksum`` an earlier text of this file, if any."""
+        return next((a for a in self.amends if a.checksum == ledger_checksum), None)
 
     @property
     def version_key(self) -> tuple[int, ...]:
@@ -83,6 +105,30 @@ def split_batches(text: str) -> list[str]:
     return batches
 
 
+def parse_amendments(name: str, text: str) -> tuple[Amendment, ...]:
+    """The ``-- scout:amends`` lines of the file's leading comment block."""
+    found = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        match = _AMENDS.match(stripped)
+        if match is None:
+            continue
+        value = _AMENDS_VALUE.match(match.group("rest"))
+        if value is None or not value.group("reason"):
+            raise MigrationFileError(f"{name}: '-- scout:amends' needs a lower-case SHA-256 checksum and a reason")
+        found.append(Amendment(value.group("checksum"), value.group("reason")))
+    return tuple(found)
+
+
+def amended_original(script: str, amendment: Amendment, folder: Path = AMENDED_DIR) -> Path:
+    """Where the amended text is kept: ``sql/amended/<script without .sql>.<first 12 hex>.sql``."""
+    return folder / f"{Path(script).stem}.{amendment.checksum[:12]}.sql"
+
+
 def parse_name(name: str) -> tuple[str, str | None, str] | None:
     """(type, version, description) for a well-formed migration file name, else None."""
     match = _NAME.match(name)
@@ -103,7 +149,10 @@ def load_migration(path: Path) -> Migration:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise MigrationFileError(f"{path.name}: cannot read: {exc}") from None
-    return Migration(kind, version, description, path.name, checksum(text), tuple(split_batches(text)))
+    amends = parse_amendments(path.name, text)
+    if amends and kind != VERSIONED:
+        raise MigrationFileError(f"{path.name}: only versioned migrations can amend an applied text")
+    return Migration(kind, version, description, path.name, checksum(text), tuple(split_batches(text)), amends)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from scout.db.base import Database, DatabaseError
 from scout.migrations import ledger
 from scout.migrations.files import Migration, MigrationSet, normalize_version, version_key
+
+if TYPE_CHECKING:
+    from scout.sql.lint import LintError
 
 LOCK_NAME = "scout-migrations"
 
@@ -24,7 +27,8 @@ class MigrationError(RuntimeError):
 
 
 class LintFailed(MigrationError):
-    """A pending migration lies outside the portable T-SQL subset; nothing was applied."""
+    """A pending migration breaks the T-SQL lint (or the schema the migrations build together); nothing
+    was applied."""
 
 
 class DriftError(MigrationError):
@@ -75,7 +79,8 @@ def plan(migrations: MigrationSet, state: ledger.LedgerState, target: str | None
 
 def drift(migrations: MigrationSet, state: ledger.LedgerState) -> dict[str, list[dict[str, Any]]]:
     """Ledger vs files: applied scripts whose checksum changed, applied versions whose file is gone,
-    and .sql files whose names follow no convention."""
+    and .sql files whose names follow no convention. A ledger checksum the file declares it amends
+    (``-- scout:amends``) is not a change: see :func:`amendments`."""
     files = migrations.by_version()
     changed, missing = [], []
     for version, row in state.applied.items():
@@ -84,9 +89,28 @@ def drift(migrations: MigrationSet, state: ledger.LedgerState) -> dict[str, list
         m = files.get(version)
         if m is None:
             missing.append(_row(row))
-        elif m.checksum != row.checksum:
+        elif m.checksum != row.checksum and m.amended(row.checksum) is None:
             changed.append({**_describe(m), "ledger_checksum": row.checksum})
     return {"changed": changed, "missing": missing, "unknown": [{"script": s} for s in migrations.unknown]}
+
+
+def amendments(migrations: MigrationSet, state: ledger.LedgerState) -> list[dict[str, Any]]:
+    """Applied versions recorded with a checksum their file now declares amended (informational)."""
+    found, files = [], migrations.by_version()
+    for version, row in state.applied.items():
+        m = files.get(version)
+        amendment = m.amended(row.checksum) if m is not None and m.checksum != row.checksum else None
+        if amendment is not None:
+            found.append({**_describe(m), "ledger_checksum": row.checksum, "reason": amendment.reason})
+    return found
+
+
+def schema_order(migrations: MigrationSet, state: ledger.LedgerState) -> list[Migration]:
+    """Every versioned file in the order the database gets (or got) it: applied ones in ledger order,
+    then the pending ones in version order."""
+    applied = sorted((m for m in migrations.versioned if m.version in state.applied),
+                     key=lambda m: state.applied[m.version].installed_rank)
+    return applied + [m for m in migrations.versioned if m.version not in state.applied]
 
 
 # -- status -------------------------------------------------------------------------------------------
@@ -162,7 +186,7 @@ def apply(db: Database, migrations: MigrationSet, *, target: str | None = None, 
         state = ledger.current_state(ledger.read_ledger(db))
         _refuse_drift(migrations, state)
         steps = plan(migrations, state, target).steps
-        _refuse_lint(steps)
+        _refuse_lint(migrations, state, steps)
         return {"dry_run": True, "applied": [], "would_apply": [{**_describe(m), "sql": dry_run_sql(db, m)}
                                                                  for m in steps]}
     with db.application_lock(LOCK_NAME, lock_timeout):
@@ -171,7 +195,7 @@ def apply(db: Database, migrations: MigrationSet, *, target: str | None = None, 
         state = ledger.current_state(ledger.read_ledger(db))
         _refuse_drift(migrations, state)
         steps = plan(migrations, state, target).steps
-        _refuse_lint(steps)
+        _refuse_lint(migrations, state, steps)
         done = []
         for m in steps:
             elapsed = _run_migration(db, m, applied_by, progress)
@@ -179,13 +203,23 @@ def apply(db: Database, migrations: MigrationSet, *, target: str | None = None, 
     return {"dry_run": False, "applied": done, "would_apply": []}
 
 
-def _refuse_lint(steps: list[Migration]) -> None:
+def _schema_errors(migrations: MigrationSet, state: ledger.LedgerState) -> list[LintError]:
+    from scout.sql.schema_lint import lint_schema
+
+    return lint_schema((m.script, m.batches) for m in schema_order(migrations, state))
+
+
+def _refuse_lint(migrations: MigrationSet, state: ledger.LedgerState, steps: list[Migration]) -> None:
+    """Lint the files about to run, and the schema all versioned files build together: an error in a file
+    about to run refuses the whole apply (errors in applied files are reported by verify)."""
     from scout.migrations.lint import lint_migration
 
     errors = [str(e) for m in steps for e in lint_migration(m)]
+    running = {m.script for m in steps}
+    errors += [str(e) for e in _schema_errors(migrations, state) if e.script in running]
     if errors:
         shown = "; ".join(errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
-        raise LintFailed(f"outside the portable T-SQL subset (see sql/README.md), nothing applied: {shown}")
+        raise LintFailed(f"T-SQL lint failed (see sql/README.md), nothing applied: {shown}")
 
 
 def _refuse_drift(migrations: MigrationSet, state: ledger.LedgerState) -> None:
@@ -238,11 +272,21 @@ def baseline(db: Database, migrations: MigrationSet, *, version: str, applied_by
 
 def verify(db: Database, migrations: MigrationSet) -> dict[str, Any]:
     """Drift report plus lint: ``ok`` is False when any applied migration changed or vanished, a file is
-    misnamed, or a file lies outside the portable subset (it would be refused by ``apply``)."""
+    misnamed, a file breaks the T-SQL lint, or the versioned files together build a schema SQL Server
+    refuses (``apply`` would refuse them). ``warnings`` (future keywords) and ``amended`` (applied texts
+    a file declares it amends) are informational."""
     from scout.migrations.lint import lint_migration
 
-    found = drift(migrations, ledger.current_state(ledger.read_ledger(db)))
+    state = ledger.current_state(ledger.read_ledger(db))
+    found = drift(migrations, state)
     every = [*migrations.versioned, *migrations.undo.values(), *migrations.repeatable]
-    found["lint"] = [{"script": e.script, "batch": e.batch, "line": e.line, "message": e.message, "error": str(e)}
-                     for m in every for e in lint_migration(m)]
-    return {"ok": not any(found.values()), **found}
+    findings = [e for m in every for e in lint_migration(m, warnings=True)]
+    findings += _schema_errors(migrations, state)
+    found["lint"] = [_finding(e) for e in findings if e.is_error]
+    ok = not any(found.values())
+    return {"ok": ok, **found, "warnings": [_finding(e) for e in findings if not e.is_error],
+            "amended": amendments(migrations, state)}
+
+
+def _finding(e: LintError) -> dict[str, Any]:
+    return {"script": e.script, "batch": e.batch, "line": e.line, "message": e.message, "error": str(e)}

@@ -1,7 +1,7 @@
 """Monte Carlo jobs: a local run over a process pool (CLI), the queue fan-out (Functions), and status.
 
-Both paths use the same steps (scout.montecarlo.runs): create → simulate each batch → store it once →
-the last batch combines. Only where the batches run differs.
+Both paths use the same steps (scout.montecarlo.runs): create → simulate each batch → store and count
+it once → the batch that finds every partial in claims the combine. Only where the batches run differs.
 """
 
 from __future__ import annotations
@@ -77,12 +77,20 @@ def _message(body: str) -> tuple[str, int]:
 
 
 def run_queued_batch(body: str, *, settings: Settings | None = None) -> dict[str, Any] | None:
-    """One queued batch; None when its run is no longer processing (finished, failed, redelivered late)."""
+    """One queued batch; returns its run, or None when the run already ended (a late delivery changes nothing).
+
+    A delivery whose partial is stored already (a redelivery) does not simulate again, but still tries
+    the combine: the run needs it when the delivery that should have combined failed or died.
+    An exception (including runs.CombinePending) makes the host deliver the message again.
+    """
     run_id, batch = _message(body)
     with connect(settings or Settings.from_env()) as db:
         run = runs.get_run(db, run_id)
-        if run["status"] != "processing":
+        if run["status"] in runs.ENDED:
             return None
+        runs.check_batch(run, batch)
+        if run["status"] != "processing" or runs.has_partial(db, run_id, batch):
+            return runs.combine_if_complete(db, run_id, batch)
         started = time.perf_counter()
         revenue, units, daily = runs.simulate(run, batch)
         return runs.store_batch(db, run_id, batch, revenue, units, daily, seconds=time.perf_counter() - started)
@@ -98,19 +106,3 @@ def poisoned_batch(body: str, *, settings: Settings | None = None) -> None:
 def show(run_id: str, settings: Settings | None = None) -> dict[str, Any]:
     with connect(settings or Settings.from_env()) as db:
         return runs.get_run(db, run_id)
-
-
-def standing_scenarios(settings: Settings, db: Any) -> list[Scenario]:
-    """From SCOUT_MONTECARLO_STANDING_SCENARIOS (JSON list) and results.scenarios; default every region."""
-    raw = settings["SCOUT_MONTECARLO_STANDING_SCENARIOS"]
-    items: list[dict[str, Any]] = []
-    if raw:
-        try:
-            items = json.loads(raw)
-        except ValueError:
-            raise InvalidInput("SCOUT_MONTECARLO_STANDING_SCENARIOS must be a JSON list of scenarios") from None
-    items += [json.loads(r[0]) for r in db.query("SELECT definition FROM results.scenarios WHERE is_active = 1")]
-    if not items:
-        items = [{"segment": {"region": r[0]}, "horizon_days": 30, "name": f"region {r[0]}"}
-                 for r in db.query("SELECT DISTINCT region FROM dbo.Stores ORDER BY region")]
-    return [parse_scenario(i) for i in items]

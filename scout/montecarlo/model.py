@@ -1,13 +1,16 @@
 """The Monte Carlo model, pure numpy (no I/O): fit from history, simulate chunks, summarise.
 
-- Daily transaction counts: Poisson with the history's mean, or negative binomial (method of
-  moments) when the history is over-dispersed (variance > 1.05 × mean).
+- Daily transaction counts (over the segment's active span, see ``scenario.load_history``): Poisson
+  with the history's mean, or negative binomial (method of moments) when the history is
+  over-dispersed (variance > 1.05 × mean).
 - A day's revenue is the sum of its baskets: for k baskets with mean μ and variance σ², a Gamma
   with mean kμ and variance kσ² (exact when σ = 0, a close approximation otherwise; it never goes
   negative). Units likewise, from the basket sizes.
 - Levers: a price change p with elasticity e multiplies basket value by (1 + p) and transactions
   by (1 + p)^e; a promotion uplift u multiplies transactions by (1 + u); a store-count change s
-  multiplies them by (stores + s) / stores.
+  multiplies them by (stores + s) / stores. A lever scales the *rate* and keeps the dispersion:
+  Poisson(μ) becomes Poisson(μm); a negative binomial keeps its size r, so its variance becomes
+  μm + (μm)²/r (scaling the variance by m² would turn a Poisson history into a negative binomial).
 - Reproducible: iterations are cut into fixed chunks; chunk i draws from
   ``SeedSequence(entropy, spawn_key=(i,))``, so any split into batches gives identical numbers.
 """
@@ -24,6 +27,7 @@ CHUNK = 10_000  # iterations per random stream; fixed forever (changing it chang
 FAN_ITERATIONS = 5_000  # the daily fan is drawn from the first iterations (exact, reproducible)
 PERCENTILES = (5, 25, 50, 75, 95)
 HISTOGRAM_BINS = 30
+OVER_DISPERSION = 1.05  # variance / mean above which counts are negative binomial, not Poisson
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class Fitted:
 
     @property
     def over_dispersed(self) -> bool:
-        return self.daily_var > 1.05 * self.daily_mean
+        return self.daily_var > OVER_DISPERSION * self.daily_mean
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "distribution": "negative binomial" if self.over_dispersed else "poisson"}
@@ -50,16 +54,30 @@ class Fitted:
 def fit(daily_counts: np.ndarray, basket_values: np.ndarray, basket_units: np.ndarray, *, stores: int,
         price_change_pct: float = 0.0, elasticity: float = 0.0, promo_uplift_pct: float = 0.0,
         store_change: int = 0) -> Fitted:
-    """Moments of the history with the levers applied."""
+    """Moments of the history with the levers applied (the count model's, as simulated)."""
     p = price_change_pct / 100.0
     demand = (1 + p) ** elasticity * (1 + promo_uplift_pct / 100.0) * max(stores + store_change, 0) / max(stores, 1)
-    mean = float(np.mean(daily_counts)) * demand
-    var = float(np.var(daily_counts)) * demand * demand
+    mean, var = scaled_counts(float(np.mean(daily_counts)), float(np.var(daily_counts)), demand)
     return Fitted(
-        daily_mean=mean, daily_var=max(var, 0.0),
+        daily_mean=mean, daily_var=var,
         basket_mean=float(np.mean(basket_values)) * (1 + p), basket_var=float(np.var(basket_values)) * (1 + p) ** 2,
         units_mean=float(np.mean(basket_units)), units_var=float(np.var(basket_units)),
         days_observed=int(len(daily_counts)), transactions_observed=int(len(basket_values)))
+
+
+def scaled_counts(mean: float, var: float, multiplier: float) -> tuple[float, float]:
+    """(mean, variance) of the daily counts with their rate multiplied and their dispersion kept.
+
+    Poisson (variance within 5 % of the mean, or below it) stays Poisson: variance = mean = μm.
+    A negative binomial keeps its size r = μ²/(σ² − μ): mean μm, variance μm + (μm)²/r.
+    """
+    scaled = max(mean * multiplier, 0.0)
+    if scaled <= 0:
+        return 0.0, 0.0
+    if var <= OVER_DISPERSION * mean:
+        return scaled, scaled
+    size = mean * mean / (var - mean)
+    return scaled, scaled + scaled * scaled / size
 
 
 def chunk_generator(entropy: int, chunk_index: int) -> np.random.Generator:

@@ -1,25 +1,99 @@
 """Monte Carlo runs in the database: create (validate, fit, plan), store each batch once, combine once.
 
 The same functions serve the local process pool (CLI) and the queue-triggered function: a batch is
-``simulate`` (pure, anywhere) then ``store_batch`` (idempotent: a redelivered batch counts once);
-the batch that completes the set combines the partials, guarded by a conditional status update.
+``simulate`` (pure, anywhere) then ``store_batch``. The fan-in is correct however many batches finish at
+the same instant, on SQL Server and DuckDB alike:
+
+- counting a batch and storing its partial is one transaction: ``batches_done = batches_done + 1``
+  on the run's row comes first (SQL Server locks the row until commit, DuckDB raises a write conflict
+  and the transaction runs again), so stores of one run take turns, no count is lost, and the "insert
+  the partial unless present" that follows sees any earlier delivery of the batch (then the whole
+  transaction is rolled back: a redelivery counts nothing);
+- the one combiner is elected by one conditional UPDATE (``claim_combine``): a claim with a lease, so a
+  combiner that dies is replaced by a later delivery once the lease is over;
+- completing is a conditional UPDATE on the claim's token, so a run is completed exactly once; a combine
+  that raises gives its claim back and re-raises, so the queue delivers the message again (after
+  ``maxDequeueCount`` deliveries the poison handler fails the run with the reason).
+
+Nothing here knows about results sessions: they read the run (``scout.results.sessions``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from scout.db.base import Database
 from scout.errors import NotFound
-from scout.jobs.runs import log_event, now_utc, record_finish, record_start
+from scout.jobs.runs import log_event, now_utc, record_finish_in, record_start_in
 from scout.montecarlo import model
 from scout.montecarlo.scenario import Scenario, check_segment, load_history
 
 JOB = "montecarlo.run"
+log = logging.getLogger("scout.montecarlo")
+
+#: A run in one of these states takes no more batches.
+ENDED = ("completed", "failed")
+#: How long a combine claim holds before another delivery may take it over. The largest run (1,000,000
+#: iterations) combines in about a second. The message of a combiner that died comes back once its
+#: visibility timeout ends; while the lease is live it raises CombinePending and comes back 30 s later
+#: (host.json visibilityTimeout), so a dead combiner is replaced well before maxDequeueCount (5).
+COMBINE_LEASE = timedelta(seconds=60)
+#: Many batches of one run may update its row at the same instant (host.json runs 4 messages at once per
+#: instance); on DuckDB all but one lose a write conflict and run again, so a store may need more rounds
+#: than retry_transaction's default.
+STORE_ATTEMPTS = 30
+
+_INSERT_RUN = (
+    "INSERT INTO results.montecarlo_runs (run_id, session_id, scenario, model, iterations, horizon_days, "
+    "seed_entropy, chunk_size, batches, batches_done, status, stage, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'processing', ?, ?, ?)")
+_SELECT_RUN = (
+    "SELECT run_id, session_id, scenario, model, iterations, horizon_days, seed_entropy, chunk_size, batches, "
+    "batches_done, status, stage, error, results, combiner, combiner_batch, combine_claimed_at, combine_claims, "
+    "created_at, updated_at FROM results.montecarlo_runs WHERE run_id = ?")
+#: The first statement of a store counts the batch: it writes the run's row (a real change, which DuckDB
+#: needs to see a conflict: it lets an update that changes nothing pass), so stores of one run go one
+#: at a time (SQL Server: the row's lock until commit; DuckDB: a write conflict, the store runs again).
+_COUNT_BATCH_IF_PROCESSING = (
+    "UPDATE results.montecarlo_runs SET batches_done = batches_done + 1, "
+    "stage = CONCAT('simulating ', batches_done + 1, '/', batches, ' batches'), updated_at = ? "
+    "WHERE run_id = ? AND status = 'processing'")
+#: Each blob is cast explicitly: a NULL ``daily`` bound without a type may reach SQL Server as varchar,
+#: which it refuses to put in a VARBINARY column (Msg 257).
+_INSERT_PARTIAL_UNLESS_PRESENT = (
+    "INSERT INTO results.montecarlo_partials (run_id, batch, revenue, units, daily, created_at) "
+    "SELECT ?, ?, CAST(? AS VARBINARY(MAX)), CAST(? AS VARBINARY(MAX)), CAST(? AS VARBINARY(MAX)), ? "
+    "WHERE NOT EXISTS (SELECT 1 FROM results.montecarlo_partials WHERE run_id = ? AND batch = ?)")
+_HAS_PARTIAL = "SELECT COUNT(*) FROM results.montecarlo_partials WHERE run_id = ? AND batch = ?"
+_CLAIM_COMBINE = (
+    "UPDATE results.montecarlo_runs SET status = 'combining', stage = 'combining batches', combiner = ?, "
+    "combiner_batch = ?, combine_claimed_at = ?, combine_claims = COALESCE(combine_claims, 0) + 1, updated_at = ? "
+    "WHERE run_id = ? AND batches_done = batches "
+    "AND (status = 'processing' OR (status = 'combining' AND combine_claimed_at < ?))")
+_READ_PARTIALS = ("SELECT batch, revenue, units, daily FROM results.montecarlo_partials WHERE run_id = ? "
+                  "ORDER BY batch")
+_COMPLETE_CLAIMED = (
+    "UPDATE results.montecarlo_runs SET status = 'completed', stage = 'completed', results = ?, error = NULL, "
+    "updated_at = ? WHERE run_id = ? AND status = 'combining' AND combiner = ?")
+_RELEASE_CLAIM = (
+    "UPDATE results.montecarlo_runs SET status = 'processing', stage = 'combine failed, waiting for a redelivery', "
+    "error = ?, combiner = NULL, combiner_batch = NULL, combine_claimed_at = NULL, updated_at = ? "
+    "WHERE run_id = ? AND status = 'combining' AND combiner = ?")
+_FAIL_UNFINISHED = (
+    "UPDATE results.montecarlo_runs SET status = 'failed', stage = 'failed', error = ?, updated_at = ? "
+    "WHERE run_id = ? AND status IN ('processing', 'combining')")
+
+
+class CombinePending(RuntimeError):
+    """An earlier delivery of this very batch claimed the combine and has not finished it within the lease
+    yet: it may have died. Raised so the queue keeps the message and delivers it again after its
+    visibility timeout, when the lease may have ended (then that delivery combines)."""
 
 
 def create_run(db: Database, scenario: Scenario, *, trigger: str, session_id: str | None = None) -> dict[str, Any]:
@@ -32,23 +106,20 @@ def create_run(db: Database, scenario: Scenario, *, trigger: str, session_id: st
     entropy = scenario.seed if scenario.seed is not None else int(np.random.SeedSequence().entropy % (2 ** 63))
     plan = model.batch_plan(scenario.iterations, scenario.batches)
     run_id, now = str(uuid.uuid4()), now_utc()
-    with db.transaction():
-        db.execute(
-            "INSERT INTO results.montecarlo_runs (run_id, session_id, scenario, model, iterations, horizon_days, "
-            "seed_entropy, chunk_size, batches, batches_done, status, stage, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'processing', ?, ?, ?)",
-            (run_id, session_id, json.dumps(scenario.as_dict()), json.dumps(fitted.as_dict()), scenario.iterations,
-             scenario.horizon_days, str(entropy), model.CHUNK, len(plan), f"simulating 0/{len(plan)} batches", now, now))
-    record_start(db, run_id, JOB, trigger, now)
+
+    def record(tx: Database) -> None:
+        tx.execute(_INSERT_RUN, (run_id, session_id, json.dumps(scenario.as_dict()), json.dumps(fitted.as_dict()),
+                                 scenario.iterations, scenario.horizon_days, str(entropy), model.CHUNK, len(plan),
+                                 f"simulating 0/{len(plan)} batches", now, now))
+        record_start_in(tx, run_id, JOB, trigger, now)
+
+    db.retry_transaction(record, what=f"recording Monte Carlo run {run_id}")
     log_event("scout.job.started", job=JOB, run_id=run_id, trigger=trigger)
     return get_run(db, run_id)
 
 
 def get_run(db: Database, run_id: str) -> dict[str, Any]:
-    rows = db.query_dicts(
-        "SELECT run_id, session_id, scenario, model, iterations, horizon_days, seed_entropy, chunk_size, batches, "
-        "batches_done, status, stage, error, results, created_at, updated_at FROM results.montecarlo_runs "
-        "WHERE run_id = ?", (run_id,))
+    rows = db.query_dicts(_SELECT_RUN, (run_id,))
     if not rows:
         raise NotFound(f"no Monte Carlo run {run_id}")
     run = rows[0]
@@ -63,47 +134,107 @@ def fitted_of(run: dict[str, Any]) -> model.Fitted:
     return model.Fitted(**fields)
 
 
+def check_batch(run: dict[str, Any], batch: int) -> None:
+    if not 0 <= batch < run["batches"]:
+        raise NotFound(f"run {run['run_id']} has no batch {batch}")
+
+
 def simulate(run: dict[str, Any], batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The numbers of one batch (pure: no database), identical wherever it runs."""
+    check_batch(run, batch)
     plan = model.batch_plan(run["iterations"], run["batches"])
-    if not 0 <= batch < len(plan):
-        raise NotFound(f"run {run['run_id']} has no batch {batch}")
     return model.simulate_batch(fitted_of(run), run["horizon_days"], int(run["seed_entropy"]), plan[batch])
+
+
+def has_partial(db: Database, run_id: str, batch: int) -> bool:
+    """Whether the batch's partial is stored (a redelivered message need not simulate again)."""
+    return bool(db.query_one(_HAS_PARTIAL, (run_id, batch))[0])
+
+
+def _blob(values: np.ndarray | None) -> bytes | None:
+    return None if values is None else values.astype("<f8").tobytes()
+
+
+class _StoredAlready(Exception):
+    """The partial was stored by an earlier delivery: the store's transaction is rolled back, count and all."""
+
+
+def store_partial(db: Database, run_id: str, batch: int, revenue: np.ndarray, units: np.ndarray,
+                  daily: np.ndarray | None) -> bool:
+    """Count the batch and store its partial, in one transaction, unless it is stored already (a
+    redelivery: the count is rolled back with it) or the run no longer takes batches; True when this
+    call stored it."""
+    blobs = (_blob(revenue), _blob(units), _blob(daily))
+
+    def store(tx: Database) -> bool:
+        now = now_utc()
+        if tx.execute(_COUNT_BATCH_IF_PROCESSING, (now, run_id)) != 1:
+            return False  # the run is combining or ended: every partial is in already
+        if tx.execute(_INSERT_PARTIAL_UNLESS_PRESENT, (run_id, batch, *blobs, now, run_id, batch)) != 1:
+            raise _StoredAlready
+        return True
+
+    try:
+        return db.retry_transaction(store, attempts=STORE_ATTEMPTS, what=f"storing batch {batch} of run {run_id}")
+    except _StoredAlready:
+        return False
 
 
 def store_batch(db: Database, run_id: str, batch: int, revenue: np.ndarray, units: np.ndarray,
                 daily: np.ndarray | None, *, seconds: float = 0.0) -> dict[str, Any]:
-    """Record a batch's partial once (a redelivery is ignored) and complete the run after the last."""
-    with db.transaction():
-        exists = db.query_one("SELECT COUNT(*) FROM results.montecarlo_partials WHERE run_id = ? AND batch = ?",
-                              (run_id, batch))[0]
-        if not exists:
-            db.execute("INSERT INTO results.montecarlo_partials (run_id, batch, revenue, units, daily, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       (run_id, batch, revenue.astype("<f8").tobytes(), units.astype("<f8").tobytes(),
-                        None if daily is None else daily.astype("<f8").tobytes(), now_utc()))
-            done = db.query_one("SELECT COUNT(*) FROM results.montecarlo_partials WHERE run_id = ?", (run_id,))[0]
-            db.execute("UPDATE results.montecarlo_runs SET batches_done = ?, stage = CONCAT('simulating ', ?, '/', "
-                       "batches, ' batches'), updated_at = ? WHERE run_id = ? AND status = 'processing'",
-                       (int(done), int(done), now_utc(), run_id))
-    if not exists:
+    """Store and count the batch's partial once (a redelivery counts nothing), then combine the run if
+    every partial is in. Returns the run."""
+    if store_partial(db, run_id, batch, revenue, units, daily):
         log_event("scout.montecarlo.batch", run_id=run_id, batch=batch, iterations=int(len(revenue)),
                   duration_s=round(seconds, 3))
-    run = get_run(db, run_id)
-    if run["status"] == "processing" and run["batches_done"] == run["batches"]:
-        complete(db, run)
+    return combine_if_complete(db, run_id, batch)
+
+
+def claim_combine(db: Database, run_id: str, batch: int, *, now: datetime | None = None) -> str | None:
+    """Claim the combine of a run whose partials are all in, unless another claim holds (within its lease);
+    returns the claim's token, which completing the run requires, or None."""
+    now = now or now_utc()
+    token = str(uuid.uuid4())
+    claimed = db.retry_transaction(
+        lambda tx: tx.execute(_CLAIM_COMBINE, (token, batch, now, now, run_id, now - COMBINE_LEASE)) == 1,
+        what=f"claiming the combine of run {run_id}")
+    return token if claimed else None
+
+
+def combine_if_complete(db: Database, run_id: str, batch: int) -> dict[str, Any]:
+    """Combine the run when every partial is in and no live claim holds; returns the run.
+
+    Called by every delivery of every batch: whichever claims first combines. A combine that raises
+    gives its claim back and re-raises (the queue delivers the message again); a delivery of the batch
+    whose earlier delivery holds the claim raises CombinePending until that claim's lease is over.
+    """
+    token = claim_combine(db, run_id, batch)
+    if token is None:
+        run = get_run(db, run_id)
+        claimed_at = run["combine_claimed_at"]
+        if run["status"] == "combining" and run["combiner_batch"] == batch and claimed_at is not None:
+            raise CombinePending(f"run {run_id} is being combined by an earlier delivery of batch {batch} "
+                                 f"(claimed at {claimed_at:%H:%M:%S} UTC); this delivery takes over "
+                                 f"after {COMBINE_LEASE.total_seconds():g} s")
+        return run
+    try:
+        combine(db, get_run(db, run_id), token)
+    except Exception as exc:
+        try:
+            release_claim(db, run_id, token, f"combine failed: {type(exc).__name__}: {exc}")
+        except Exception as release_error:  # noqa: BLE001 - the database may be what failed: the lease ends it
+            log.warning("run %s: could not give the combine claim back (%s); it ends with its lease",
+                        run_id, release_error)
+        raise
     return get_run(db, run_id)
 
 
-def complete(db: Database, run: dict[str, Any]) -> None:
-    """Combine every partial into the results, exactly once (the conditional update elects one caller)."""
-    with db.transaction():
-        won = db.execute("UPDATE results.montecarlo_runs SET status = 'combining', stage = 'combining batches', "
-                         "updated_at = ? WHERE run_id = ? AND status = 'processing'", (now_utc(), run["run_id"]))
-    if won == 0:
-        return
-    rows = db.query("SELECT batch, revenue, units, daily FROM results.montecarlo_partials WHERE run_id = ? "
-                    "ORDER BY batch", (run["run_id"],))
+def combine(db: Database, run: dict[str, Any], token: str) -> bool:
+    """Summarise every partial and complete the run if the claim ``token`` still holds it; False when it
+    does not (a later delivery took the run over after the lease, or it ended meanwhile)."""
+    rows = db.query(_READ_PARTIALS, (run["run_id"],))
+    if len(rows) != run["batches"]:
+        raise RuntimeError(f"run {run['run_id']} has {len(rows)} partials for {run['batches']} batches")
     revenue = np.concatenate([np.frombuffer(bytes(r[1]), dtype="<f8") for r in rows])
     units = np.concatenate([np.frombuffer(bytes(r[2]), dtype="<f8") for r in rows])
     fans = [np.frombuffer(bytes(r[3]), dtype="<f8").reshape(-1, run["horizon_days"]) for r in rows if r[3] is not None]
@@ -111,36 +242,51 @@ def complete(db: Database, run: dict[str, Any]) -> None:
     summary.update({"scenario": run["scenario"], "model": run["model"], "seed_entropy": run["seed_entropy"],
                     "batches": run["batches"]})
     finished = now_utc()
-    with db.transaction():
-        db.execute("UPDATE results.montecarlo_runs SET status = 'completed', stage = 'completed', results = ?, "
-                   "updated_at = ? WHERE run_id = ?", (json.dumps(summary), finished, run["run_id"]))
-    duration = (finished - run["created_at"]).total_seconds()
     headline = {"iterations": run["iterations"], "batches": run["batches"], "horizon_days": run["horizon_days"]}
-    record_finish(db, run["run_id"], JOB, "queue", run["created_at"], "succeeded", headline, None, True)
-    log_event("scout.job.finished", job=JOB, run_id=run["run_id"], trigger="queue", outcome="succeeded",
-              duration_s=round(duration, 3), **headline)
-    log_event("scout.montecarlo.run", run_id=run["run_id"], status="completed", iterations=run["iterations"],
-              duration_s=round(duration, 3))
-    if run.get("session_id"):
-        from scout.results.sessions import run_completed
 
-        run_completed(db, run["session_id"], get_run(db, run["run_id"]))
+    def complete(tx: Database) -> bool:
+        if tx.execute(_COMPLETE_CLAIMED, (json.dumps(summary), finished, run["run_id"], token)) != 1:
+            return False
+        record_finish_in(tx, run["run_id"], JOB, "queue", run["created_at"], "succeeded", headline, None)
+        return True
+
+    if not db.retry_transaction(complete, what=f"completing run {run['run_id']}"):
+        log.warning("run %s: combined, but its claim no longer holds; the run's record is left as it is",
+                    run["run_id"])
+        return False
+    duration = round((finished - run["created_at"]).total_seconds(), 3)
+    log_event("scout.job.finished", job=JOB, run_id=run["run_id"], trigger="queue", outcome="succeeded",
+              duration_s=duration, **headline)
+    log_event("scout.montecarlo.run", run_id=run["run_id"], status="completed", iterations=run["iterations"],
+              duration_s=duration)
+    return True
+
+
+def release_claim(db: Database, run_id: str, token: str, reason: str) -> None:
+    """Give a claim back after a failed combine: the run is processing again, with the reason as its error
+    until a later delivery combines it."""
+    db.retry_transaction(lambda tx: tx.execute(_RELEASE_CLAIM, (reason[:2000], now_utc(), run_id, token)),
+                         what=f"releasing the combine claim of run {run_id}")
 
 
 def fail(db: Database, run_id: str, reason: str) -> None:
-    """Mark a run failed with its reason (a batch that keeps failing ends here)."""
+    """Mark an unfinished run failed with its reason (a batch that keeps failing ends here); a run that
+    already completed or failed stays as it is. The last combine error, if any, joins the reason."""
     run = get_run(db, run_id)
-    if run["status"] in ("completed", "failed"):
-        return
-    with db.transaction():
-        db.execute("UPDATE results.montecarlo_runs SET status = 'failed', stage = 'failed', error = ?, updated_at = ? "
-                   "WHERE run_id = ?", (reason[:2000], now_utc(), run_id))
-    record_finish(db, run_id, JOB, "queue", run["created_at"], "failed", {}, reason, True)
-    log_event("scout.job.finished", job=JOB, run_id=run_id, trigger="queue", outcome="failed", error=reason,
-              duration_s=round((now_utc() - run["created_at"]).total_seconds(), 3))
-    log_event("scout.montecarlo.run", run_id=run_id, status="failed", iterations=run["iterations"],
-              duration_s=round((now_utc() - run["created_at"]).total_seconds(), 3))
-    if run.get("session_id"):
-        from scout.results.sessions import run_failed
+    if run["error"] and run["error"] not in reason:
+        reason = f"{reason}; last error: {run['error']}"
+    now = now_utc()
 
-        run_failed(db, run["session_id"], reason)
+    def mark(tx: Database) -> bool:
+        if tx.execute(_FAIL_UNFINISHED, (reason[:2000], now, run_id)) != 1:
+            return False
+        record_finish_in(tx, run_id, JOB, "queue", run["created_at"], "failed", {}, reason)
+        return True
+
+    if not db.retry_transaction(mark, what=f"failing run {run_id}"):
+        return
+    duration = round((now - run["created_at"]).total_seconds(), 3)
+    log_event("scout.job.finished", job=JOB, run_id=run_id, trigger="queue", outcome="failed", error=reason,
+              duration_s=duration)
+    log_event("scout.montecarlo.run", run_id=run_id, status="failed", iterations=run["iterations"],
+              duration_s=duration)

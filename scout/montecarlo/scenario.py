@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from scout.db.base import Database
+from scout.db.collation import key as text_key
 from scout.errors import InvalidInput
 
 MAX_ITERATIONS = 1_000_000
@@ -16,11 +17,14 @@ MAX_HORIZON = 366
 MAX_BATCHES = 100
 #: Segment keys and the SQL that lists their valid values.
 SEGMENT_KEYS = {
-    "region": "SELECT DISTINCT region FROM dbo.Stores",
+    # one spelling per value as Azure SQL's collation groups them (scout.db.collation)
+    "region": "SELECT MIN(RTRIM(region) COLLATE Latin1_General_100_BIN2) FROM dbo.Stores GROUP BY UPPER(RTRIM(region))",
     "store": "SELECT DISTINCT CAST(store_id AS NVARCHAR(20)) FROM dbo.Stores",
-    "brand": "SELECT DISTINCT brand FROM dbo.TransactionItems WHERE brand IS NOT NULL",
-    "category": "SELECT DISTINCT category FROM dbo.TransactionItems WHERE category IS NOT NULL",
-    "role": "SELECT DISTINCT role FROM ref.transaction_personas",
+    "brand": "SELECT MIN(RTRIM(brand) COLLATE Latin1_General_100_BIN2) FROM dbo.TransactionItems "
+             "WHERE brand IS NOT NULL GROUP BY UPPER(RTRIM(brand))",
+    "category": "SELECT MIN(RTRIM(category) COLLATE Latin1_General_100_BIN2) FROM dbo.TransactionItems "
+                "WHERE category IS NOT NULL GROUP BY UPPER(RTRIM(category))",
+    "role": "SELECT MIN(RTRIM(role) COLLATE Latin1_General_100_BIN2) FROM ref.transaction_personas GROUP BY UPPER(RTRIM(role))",
 }
 
 
@@ -92,7 +96,7 @@ def check_segment(db: Database, scenario: Scenario) -> None:
         if key == "role" and not db.table_exists("ref", "transaction_personas"):
             raise InvalidInput("segment role needs persona inference first (scout personas infer)")
         valid = [str(r[0]) for r in db.query(SEGMENT_KEYS[key])]
-        if value not in valid:
+        if text_key(value) not in {text_key(v) for v in valid}:
             close = difflib.get_close_matches(value, valid, n=3, cutoff=0.5) or sorted(valid)[:5]
             raise InvalidInput(f"unknown {key} {value!r}; did you mean: {', '.join(close)}")
 
@@ -101,30 +105,40 @@ def segment_filter(scenario: Scenario) -> tuple[str, list[Any]]:
     clauses, params = [], []
     seg = scenario.segment
     if "region" in seg:
-        clauses.append("s.region = ?")
+        clauses.append("UPPER(RTRIM(s.region)) = UPPER(RTRIM(?))")
         params.append(seg["region"])
     if "store" in seg:
-        clauses.append("CAST(t.store_id AS NVARCHAR(20)) = ?")
+        clauses.append("CAST(t.store_id AS NVARCHAR(20)) = RTRIM(?)")
         params.append(seg["store"])
     for key in ("brand", "category"):
         if key in seg:
             clauses.append(f"EXISTS (SELECT 1 FROM dbo.TransactionItems AS i WHERE i.canonical_tx_id = t.canonical_tx_id "
-                           f"AND i.{key} = ?)")
+                           f"AND UPPER(RTRIM(i.{key})) = UPPER(RTRIM(?)))")
             params.append(seg[key])
     if "role" in seg:
         clauses.append("EXISTS (SELECT 1 FROM ref.transaction_personas AS p WHERE p.canonical_tx_id = t.canonical_tx_id "
-                       "AND p.role = ?)")
+                       "AND UPPER(RTRIM(p.role)) = UPPER(RTRIM(?)))")
         params.append(seg["role"])
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def active_span_counts(day_index: np.ndarray) -> np.ndarray:
+    """Transactions per day from the first to the last day with one (zero days inside kept)."""
+    first = int(day_index.min())
+    return np.bincount(day_index - first, minlength=int(day_index.max()) - first + 1).astype(np.float64)
+
+
 def load_history(db: Database, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(daily counts over the whole observed period, basket values, basket units, stores in segment)."""
+    """(daily counts over the segment's active span, basket values, basket units, stores in segment).
+
+    The active span runs from the segment's first to its last day with a sale; days without a sale
+    inside it count as zero. Padding to the whole data span instead would bias the mean of a store or
+    brand that started (or stopped) mid-period and fake over-dispersion with its leading zeros.
+    """
     where, params = segment_filter(scenario)
     span = db.query_one("SELECT MIN(CAST(txn_ts AS DATE)), MAX(CAST(txn_ts AS DATE)) FROM dbo.Transactions")
     if not span or span[0] is None:
         raise InvalidInput("no transaction history: run scout demo seed or load the source tables")
-    days = (span[1] - span[0]).days + 1
     import pyarrow as pa
 
     batches = list(db.stream_arrow(
@@ -134,15 +148,14 @@ def load_history(db: Database, scenario: Scenario) -> tuple[np.ndarray, np.ndarr
     table = pa.Table.from_batches(batches) if batches else None
     if table is None or table.num_rows == 0:
         raise InvalidInput(f"the segment {scenario.segment or 'all'} has no transaction history")
-    day_index = table.column("day_index").to_numpy()
-    counts = np.bincount(day_index, minlength=days).astype(np.float64)
+    counts = active_span_counts(table.column("day_index").to_numpy())
     stores_sql = "SELECT COUNT(DISTINCT s.store_id) FROM dbo.Stores AS s"
     store_where, store_params = [], []
     if "region" in scenario.segment:
-        store_where.append("s.region = ?")
+        store_where.append("UPPER(RTRIM(s.region)) = UPPER(RTRIM(?))")
         store_params.append(scenario.segment["region"])
     if "store" in scenario.segment:
-        store_where.append("CAST(s.store_id AS NVARCHAR(20)) = ?")
+        store_where.append("CAST(s.store_id AS NVARCHAR(20)) = RTRIM(?)")
         store_params.append(scenario.segment["store"])
     stores = db.query_one(stores_sql + (" WHERE " + " AND ".join(store_where) if store_where else ""), store_params)[0]
     return counts, table.column("amount").to_numpy(), table.column("items").to_numpy(), int(stores)

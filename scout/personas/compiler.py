@@ -7,24 +7,43 @@ rule's score (the weights of its signals minus ``priority`` × weight) and wheth
 threshold and no exclude term vetoes it. The best passing rule wins — ties by priority, then name,
 settled by the order the rules are written in — else ``Regular``. Reasons are the winner's four
 heaviest signals. Rule values are validated (scout.personas.rules) and written as quoted literals.
+
+Text is compared as Azure SQL's default collation does, on both engines (scout.db.collation): gender,
+observed roles, categories and brands on their keys ``UPPER(RTRIM(x))`` (an observed role, free text
+typed by staff, forgives leading spaces too: ``UPPER(LTRIM(RTRIM(x)))``), computed once per row. A
+reason names the rule's own spelling of the value that matched (``category:Instant Noodles`` whether
+the basket says ``instant noodles `` or not), and when several match, the first key in code-point order.
+A transaction's transcripts are joined with two spaces, so a phrase term never spans two interactions
+and the words do not depend on the order an engine aggregates them in.
+No literal holds a control character or a backslash: a backslash before a line break inside a string
+is a line continuation on SQL Server, which drops both characters.
 """
 
 from __future__ import annotations
 
 import re
 
+from scout.db.collation import binary_sql, key, key_sql
 from scout.personas.rules import FALLBACK_ROLE, Rule
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Punctuation becomes a space, so terms match whole words: ' eskwela ' in ' sa eskwela, po '.
-_PUNCTUATION = ".,!?;:()\"/\\\n\r\t"
+# Backslash, line feed, carriage return and tab are built with NCHAR, never written inside a literal.
+_PUNCTUATION_PRINTABLE = ".,!?;:()\"/"
+_PUNCTUATION_CODES = (92, 10, 13, 9)
+PUNCTUATION = _PUNCTUATION_PRINTABLE + "".join(chr(c) for c in _PUNCTUATION_CODES)
 
 #: Signals in the order reasons list them after weight (as in the reference scorer).
 SIGNAL_ORDER = ("explicit", "term", "category", "brand", "age", "hour", "daypart", "gender", "items")
 
 
 def quote(value: str) -> str:
+    """A Unicode string literal. Control characters are refused: written raw they would not survive
+    every client and tool, and a backslash before a line break would vanish on SQL Server."""
+    if _CONTROL.search(value):
+        raise ValueError(f"a control character cannot be written into a string literal: {value!r}")
     return "N'" + value.replace("'", "''") + "'"
 
 
@@ -32,10 +51,26 @@ def _in_list(expr: str, values: tuple[str, ...]) -> str:
     return f"{expr} IN ({', '.join(quote(v) for v in values)})"
 
 
+def _keys(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({key(v) for v in values}))
+
+
+def _spelling_of(expr: str, values: tuple[str, ...]) -> str:
+    """The rule's spelling of the key ``expr`` holds (the binary-smallest if the rule repeats a value)."""
+    if not values:  # the signal never holds: its label is never shown
+        return "CAST(NULL AS NVARCHAR(100))"
+    spelling = {}
+    for value in sorted(values):
+        spelling.setdefault(key(value), value)
+    return "CASE " + expr + " " + " ".join(f"WHEN {quote(k)} THEN {quote(v)}" for k, v in sorted(spelling.items())) + " END"
+
+
 def _normalized_words(column: str) -> str:
     """Lower case, punctuation to spaces, padded: `` sa eskwela  po `` (TRANSLATE: SQL Server 2017+, DuckDB)."""
-    return (f"CONCAT(' ', TRANSLATE(LOWER(COALESCE({column}, '')), {quote(_PUNCTUATION)}, "
-            f"{quote(' ' * len(_PUNCTUATION))}), ' ')")
+    punctuation = "CONCAT(" + ", ".join([quote(_PUNCTUATION_PRINTABLE)] +
+                                        [f"NCHAR({code})" for code in _PUNCTUATION_CODES]) + ")"
+    return (f"CONCAT(' ', TRANSLATE(LOWER(COALESCE({column}, '')), {punctuation}, "
+            f"{quote(' ' * len(PUNCTUATION))}), ' ')")
 
 
 def daypart_case(hour: str) -> str:
@@ -67,7 +102,7 @@ def _signal_flags(r: Rule) -> dict[str, str]:
         "age": age,
         "hour": hour,
         "daypart": _flag(_in_list("daypart", r.dayparts)) if r.dayparts else "0",
-        "gender": _flag(_in_list("LOWER(gender)", tuple(g.lower() for g in r.genders))) if r.genders else "0",
+        "gender": _flag(_in_list("gender", _keys(r.genders))) if r.genders else "0",
         "items": _flag(f"total_items >= {r.min_items}") if r.min_items is not None else "0",
     }
 
@@ -75,9 +110,11 @@ def _signal_flags(r: Rule) -> dict[str, str]:
 def _labels(r: Rule) -> dict[str, str]:
     k = r.rule_id
     return {"explicit": quote(f"explicit:{r.role_name}"), "term": f"CONCAT('term:', t{k})",
-            "category": f"CONCAT('category:', c{k})", "brand": f"CONCAT('brand:', b{k})",
+            "category": f"CONCAT('category:', {_spelling_of(f'c{k}', r.categories)})",
+            "brand": f"CONCAT('brand:', {_spelling_of(f'b{k}', r.brands)})",
             "age": "CONCAT('age:', age)", "hour": "CONCAT('hour:', hr)", "daypart": "CONCAT('daypart:', daypart)",
-            "gender": "CONCAT('gender:', gender)", "items": "CONCAT('items:', total_items)"}
+            "gender": f"CONCAT('gender:', {_spelling_of('gender', r.genders)})",
+            "items": "CONCAT('items:', total_items)"}
 
 
 def _reasons(r: Rule, weights: dict[str, int]) -> str:
@@ -114,13 +151,12 @@ def compile_inference(rules: list[Rule], weights: dict[str, int], checksum: str,
     by_rank = sorted(rules, key=lambda r: (r.priority, r.role_name))  # tie order among equal scores
 
     explicit = ",\n           ".join(
-        f"MAX(CASE WHEN LOWER(LTRIM(RTRIM(EmotionalState))) = {quote(r.role_name.lower())} THEN 1 ELSE 0 END) AS x{r.rule_id}"
-        for r in rules)
+        f"MAX(CASE WHEN role_key = {quote(key(r.role_name))} THEN 1 ELSE 0 END) AS x{r.rule_id}" for r in rules)
     basket = ",\n           ".join(
-        [f"MIN(CASE WHEN {_in_list('LOWER(category)', tuple(c.lower() for c in r.categories))} THEN category END) AS c{r.rule_id}"
-         if r.categories else f"CAST(NULL AS NVARCHAR(100)) AS c{r.rule_id}" for r in rules] +
-        [f"MIN(CASE WHEN {_in_list('LOWER(brand)', tuple(b.lower() for b in r.brands))} THEN brand END) AS b{r.rule_id}"
-         if r.brands else f"CAST(NULL AS NVARCHAR(100)) AS b{r.rule_id}" for r in rules])
+        [f"MIN(CASE WHEN {_in_list('category_key', _keys(r.categories))} THEN {binary_sql('category_key')} END) "
+         f"AS c{r.rule_id}" if r.categories else f"CAST(NULL AS NVARCHAR(100)) AS c{r.rule_id}" for r in rules] +
+        [f"MIN(CASE WHEN {_in_list('brand_key', _keys(r.brands))} THEN {binary_sql('brand_key')} END) "
+         f"AS b{r.rule_id}" if r.brands else f"CAST(NULL AS NVARCHAR(100)) AS b{r.rule_id}" for r in rules])
     per_rule = ", ".join(f"COALESCE(ix.x{r.rule_id}, 0) AS x{r.rule_id}, bk.c{r.rule_id}, bk.b{r.rule_id}" for r in rules)
     terms = ",\n           ".join(
         f"{_first_term('words', r.include_terms)} AS t{r.rule_id}, "
@@ -144,16 +180,19 @@ def compile_inference(rules: list[Rule], weights: dict[str, int], checksum: str,
     threshold = w["threshold"]
     return f"""
 WITH ix AS (
-    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX(Gender) AS gender,
-           STRING_AGG(CAST(TranscriptionText AS NVARCHAR(MAX)), ' ') AS transcript,
+    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX({binary_sql('gender_key')}) AS gender,
+           STRING_AGG(CAST(TranscriptionText AS NVARCHAR(MAX)), '  ') AS transcript,
            {explicit}
-    FROM dbo.SalesInteractions
+    FROM (SELECT canonical_tx_id, TransactionDate, Age, TranscriptionText, {key_sql('Gender')} AS gender_key,
+                 UPPER(LTRIM(RTRIM(EmotionalState))) AS role_key
+          FROM dbo.SalesInteractions) AS si
     GROUP BY canonical_tx_id
 ),
 bk AS (
     SELECT canonical_tx_id,
            {basket}
-    FROM dbo.TransactionItems
+    FROM (SELECT canonical_tx_id, {key_sql('category')} AS category_key, {key_sql('brand')} AS brand_key
+          FROM dbo.TransactionItems) AS ti
     GROUP BY canonical_tx_id
 ),
 tx0 AS (

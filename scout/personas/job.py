@@ -12,6 +12,11 @@ from scout.personas.compiler import compile_inference
 from scout.personas.rules import load_rules, load_weights, rules_checksum
 
 
+# Counted per role as Azure SQL's collation groups them, listed in code-point order (scout.db.collation).
+ROLE_COUNTS = ("SELECT MIN(role COLLATE Latin1_General_100_BIN2) AS role, COUNT(*) FROM ref.transaction_personas "
+               "GROUP BY UPPER(RTRIM(role)) ORDER BY MIN(role COLLATE Latin1_General_100_BIN2)")
+
+
 def infer_in(db: Database, *, full: bool = False, progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
     """Score every transaction not yet scored under the current rules (all of them with ``full``)."""
     rules = load_rules(db)
@@ -25,8 +30,7 @@ def infer_in(db: Database, *, full: bool = False, progress: Callable[[str], None
         progress(f"scoring with {len(rules)} active rules ({'full' if full else 'incremental'})")
         db.execute(statement)
         scored = int(db.query_one(current, (checksum,))[0]) - before
-    roles = {k: int(v) for k, v in db.query(
-        "SELECT role, COUNT(*) FROM ref.transaction_personas GROUP BY role ORDER BY role")}
+    roles = {k: int(v) for k, v in db.query(ROLE_COUNTS)}
     progress(f"scored {scored} transactions in {time.perf_counter() - started:.1f} s")
     return {"scored": scored, "total": sum(roles.values()), "roles": roles,
             "rules_checksum": checksum, "active_rules": len(rules), "full": full}

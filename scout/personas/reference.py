@@ -2,6 +2,8 @@
 
 It exists to check the database: a property test feeds both random data and demands the same role
 and reasons for every transaction (and confidence within 0.0001: the engines round differently).
+Text is compared on its key (scout.db.collation.key: upper case, trailing spaces ignored), as Azure
+SQL's default collation compares it; reasons name the rule's own spelling of what matched.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from scout.db.collation import key
 from scout.personas.rules import FALLBACK_ROLE, Rule, daypart_of, hour_in_window
 
 _PUNCTUATION = re.compile(r"[.,!?;:()\"/\\\n\r\t]")
@@ -41,12 +44,22 @@ class Scored:
 
 
 def words_of(transcripts: list[str]) -> str:
-    text = " ".join(transcripts).lower()
+    """Two spaces between transcripts: a phrase never spans two of them (nor depends on their order)."""
+    text = "  ".join(transcripts).lower()
     return " " + _PUNCTUATION.sub(" ", text) + " "
 
 
 def has_term(words: str, term: str) -> bool:
     return f" {term} " in words
+
+
+def _first_match(found: list[str | None], wanted: tuple[str, ...]) -> str | None:
+    """The rule's spelling of the first key (in code-point order) both in ``found`` and in ``wanted``."""
+    spelling: dict[str, str] = {}
+    for value in sorted(wanted):
+        spelling.setdefault(key(value), value)
+    keys = sorted({key(v) for v in found if v is not None} & set(spelling))
+    return spelling[keys[0]] if keys else None
 
 
 def _signals(tx: Transaction, rule: Rule, weights: dict[str, int]) -> list[tuple[int, int, str]]:
@@ -55,21 +68,22 @@ def _signals(tx: Transaction, rule: Rule, weights: dict[str, int]) -> list[tuple
     hour = (min(ts) if ts else tx.txn_ts).hour
     ages = [i.age for i in tx.interactions if i.age is not None]
     age = max(ages) if ages else None
-    genders = [i.gender for i in tx.interactions if i.gender is not None]
+    genders = [key(i.gender) for i in tx.interactions if i.gender is not None]
     gender = max(genders) if genders else None
     words = words_of([i.transcript for i in tx.interactions if i.transcript is not None])
     out = []
-    if any((i.emotional_state or "").strip().lower() == rule.role_name.lower() for i in tx.interactions):
+    if any(i.emotional_state is not None and i.emotional_state.strip(" ").upper() == key(rule.role_name)
+           for i in tx.interactions):
         out.append((weights["explicit"], 1, f"explicit:{rule.role_name}"))
     terms = sorted(t for t in rule.include_terms if has_term(words, t))
     if terms:
         out.append((weights["term"], 2, f"term:{terms[0]}"))
-    cats = sorted({c for c, _ in tx.items if c is not None and c.lower() in {x.lower() for x in rule.categories}})
-    if cats:
-        out.append((weights["category"], 3, f"category:{cats[0]}"))
-    brands = sorted({b for _, b in tx.items if b is not None and b.lower() in {x.lower() for x in rule.brands}})
-    if brands:
-        out.append((weights["brand"], 4, f"brand:{brands[0]}"))
+    category = _first_match([c for c, _ in tx.items], rule.categories)
+    if category is not None:
+        out.append((weights["category"], 3, f"category:{category}"))
+    brand = _first_match([b for _, b in tx.items], rule.brands)
+    if brand is not None:
+        out.append((weights["brand"], 4, f"brand:{brand}"))
     if age is not None and (rule.min_age is not None or rule.max_age is not None) \
             and (rule.min_age is None or age >= rule.min_age) and (rule.max_age is None or age <= rule.max_age):
         out.append((weights["age"], 5, f"age:{age}"))
@@ -77,8 +91,9 @@ def _signals(tx: Transaction, rule: Rule, weights: dict[str, int]) -> list[tuple
         out.append((weights["hour"], 6, f"hour:{hour}"))
     if daypart_of(hour) in rule.dayparts:
         out.append((weights["daypart"], 7, f"daypart:{daypart_of(hour)}"))
-    if gender is not None and gender.lower() in {g.lower() for g in rule.genders}:
-        out.append((weights["gender"], 8, f"gender:{gender}"))
+    shown_gender = _first_match([gender], rule.genders)
+    if shown_gender is not None:
+        out.append((weights["gender"], 8, f"gender:{shown_gender}"))
     if rule.min_items is not None and tx.total_items >= rule.min_items:
         out.append((weights["items"], 9, f"items:{tx.total_items}"))
     return out

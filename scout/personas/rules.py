@@ -9,6 +9,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from scout.db.base import Database
+from scout.db.collation import key
 from scout.errors import InvalidInput
 
 FALLBACK_ROLE = "Regular"
@@ -20,6 +21,7 @@ DEFAULT_WEIGHTS = {"explicit": 1000, "term": 100, "category": 50, "brand": 50, "
 # Terms are matched with LIKE inside padded, lower-cased text: no wildcards or quotes may slip in.
 _TERM = re.compile(r"^[a-z0-9][a-z0-9 &'.-]*$")
 _VALUE = re.compile(r"^[^%_\[\]]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def _check(rule: Rule) -> Rule:
     for value in rule.categories + rule.brands + rule.genders + (rule.role_name,):
         if not _VALUE.match(value):
             raise InvalidInput(f"{where}: {value!r} contains a wildcard character")
+        if _CONTROL.search(value):
+            raise InvalidInput(f"{where}: {value!r} contains a control character")
     for part in rule.dayparts:
         if part not in DAYPARTS:
             raise InvalidInput(f"{where}: unknown daypart {part!r} (expected one of {', '.join(DAYPARTS)})")
@@ -78,7 +82,7 @@ def _check(rule: Rule) -> Rule:
             raise InvalidInput(f"{where}: hours must be 0-23")
     if (rule.hour_min is None) != (rule.hour_max is None):
         raise InvalidInput(f"{where}: hour_min and hour_max go together")
-    if rule.role_name == FALLBACK_ROLE:
+    if key(rule.role_name) == key(FALLBACK_ROLE):  # Azure SQL compares case-insensitively
         raise InvalidInput(f"{where}: {FALLBACK_ROLE} is the fallback role, not a rule")
     return rule
 
@@ -107,7 +111,7 @@ def load_rules(db: Database) -> list[Rule]:
     if not rows:
         raise InvalidInput("ref.persona_rules has no active rule: nothing to score with")
     rules = [make_rule(r) for r in rows]
-    names = [r.role_name.lower() for r in rules]
+    names = [key(r.role_name) for r in rules]  # one role, whatever its case or trailing spaces
     if len(set(names)) != len(names):
         raise InvalidInput("ref.persona_rules: two active rules share a role name")
     return rules
@@ -116,14 +120,25 @@ def load_rules(db: Database) -> list[Rule]:
 def load_weights(db: Database) -> dict[str, int]:
     weights = dict(DEFAULT_WEIGHTS)
     if db.table_exists("ref", "persona_weights"):
+        seen = set()
         for signal, weight in db.query("SELECT signal, weight FROM ref.persona_weights"):
-            if signal not in DEFAULT_WEIGHTS:
+            name = key(signal).lower()  # 'Term ' is 'term', as Azure SQL's key on the column sees it
+            if name not in DEFAULT_WEIGHTS:
                 raise InvalidInput(f"ref.persona_weights: unknown signal {signal!r}")
-            weights[signal] = int(weight)
+            if name in seen:
+                raise InvalidInput(f"ref.persona_weights: signal {name!r} is given twice")
+            seen.add(name)
+            weights[name] = int(weight)
     return weights
 
 
+#: Raised when the meaning of a score changes in code (2: text compared as Azure SQL compares it,
+#: transcripts apart), so that the next incremental run rescores what the old code scored.
+SCORING_VERSION = 2
+
+
 def rules_checksum(rules: list[Rule], weights: dict[str, int]) -> str:
-    """Fingerprint of everything that decides a score: active rules and weights."""
-    payload = json.dumps({"rules": [asdict(r) for r in rules], "weights": weights}, sort_keys=True)
+    """Fingerprint of everything that decides a score: active rules, weights and the scoring code's version."""
+    payload = json.dumps({"rules": [asdict(r) for r in rules], "weights": weights, "scoring": SCORING_VERSION},
+                         sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

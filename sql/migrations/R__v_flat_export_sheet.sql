@@ -4,21 +4,25 @@
 -- The interaction timestamp, when present, wins over txn_ts for Daypart, weekday and hour.
 -- Category, Brand and Other_Products come from ref.transaction_baskets, which the export job fills for
 -- new transactions before it reads this view (ranking every item line here was most of its cost).
+-- Text is compared as Azure SQL's default collation does, on any engine: on its key UPPER(RTRIM(x)),
+-- and a MAX over text is taken in code-point order (COLLATE ..._BIN2; DuckDB's own order). Gender is
+-- shown in the domain's spelling (Male/Female) whatever the case or padding it was recorded with.
 CREATE OR ALTER VIEW dbo.v_flat_export_sheet AS
 WITH interactions AS (
-    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX(Gender) AS gender
+    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age,
+           MAX(UPPER(RTRIM(Gender)) COLLATE Latin1_General_100_BIN2) AS gender_key
     FROM dbo.SalesInteractions
     GROUP BY canonical_tx_id
 ),
 insights AS (
     SELECT sessionId,
-           MAX(CASE WHEN substitution_event = '1' THEN 1 WHEN substitution_event = '0' THEN 0 END) AS substituted
+           MAX(CASE RTRIM(substitution_event) WHEN '1' THEN 1 WHEN '0' THEN 0 END) AS substituted
     FROM dbo.v_insight_base
     GROUP BY sessionId
 ),
 base AS (
     SELECT t.canonical_tx_id, t.total_amount, t.total_items, b.category, b.brand, st.store_name,
-           COALESCE(i.ix_ts, t.txn_ts) AS ts, i.age, i.gender, tp.role, s.substituted, b.other_products
+           COALESCE(i.ix_ts, t.txn_ts) AS ts, i.age, i.gender_key, tp.role, s.substituted, b.other_products
     FROM dbo.Transactions AS t
     LEFT JOIN dbo.Stores AS st ON st.store_id = t.store_id
     LEFT JOIN ref.transaction_baskets AS b ON b.canonical_tx_id = t.canonical_tx_id
@@ -52,8 +56,8 @@ SELECT
             WHEN age BETWEEN 55 AND 64 THEN '55-64'
             WHEN age >= 65 THEN '65+'
         END,
-        CASE WHEN gender IN ('Male', 'Female') THEN gender END,
-        CASE WHEN role <> 'Regular' THEN role END
+        CASE gender_key WHEN 'MALE' THEN 'Male' WHEN 'FEMALE' THEN 'Female' END,
+        CASE WHEN UPPER(RTRIM(role)) <> 'REGULAR' THEN role END
     ) AS [Demographics (Age/Gender/Role)],
     CASE WHEN weekday_index IN (5, 6) THEN 'Weekend' ELSE 'Weekday' END AS Weekday_vs_Weekend,
     CASE

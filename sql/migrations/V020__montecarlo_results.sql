@@ -1,3 +1,4 @@
+-- scout:amends c279b6b68ef78cab3b47e584f99d16b52a15b6c957d324e681afab477de7a70a percent is reserved in T-SQL (Msg 156: this text never applied on SQL Server): now [percent], the same column (and [definition], which sqlfluff's T-SQL grammar reserves)
 -- Monte Carlo scenario runs and the results the dashboard reads (schema results).
 CREATE SCHEMA results;
 GO
@@ -33,7 +34,7 @@ CREATE TABLE results.montecarlo_partials (
 -- Standing scenarios the nightly timer refreshes (besides SCOUT_MONTECARLO_STANDING_SCENARIOS).
 CREATE TABLE results.scenarios (
     name NVARCHAR(100) NOT NULL PRIMARY KEY,
-    definition NVARCHAR(MAX) NOT NULL,
+    [definition] NVARCHAR(MAX) NOT NULL,
     is_active BIT NOT NULL DEFAULT 1
 );
 -- Data-driven results sessions the dashboard polls: state and the computed segments.
@@ -41,7 +42,7 @@ CREATE TABLE results.generation_status (
     session_id NVARCHAR(64) NOT NULL PRIMARY KEY,
     topic NVARCHAR(200) NOT NULL,
     state NVARCHAR(20) NOT NULL,
-    percent INT NOT NULL,
+    [percent] INT NOT NULL,
     stage NVARCHAR(200) NULL,
     run_id NVARCHAR(36) NULL,
     error NVARCHAR(MAX) NULL,

@@ -1,0 +1,106 @@
+"""`scout demo seed`: synthetic data for the embedded database only, and a new seed never mixes with the old.
+
+In production the source objects belong to ingestion (dbo.v_insight_base is a view there): demo data must
+never reach Azure SQL. A fake pyodbc stands at the driver edge, so a seed that went ahead would be seen
+logging in and writing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from scout.cli import main
+from scout.config import Settings
+from scout.db import connect
+from scout.demo import job as demo
+from scout.errors import InvalidInput
+from scout.exports import job as exports
+from scout.personas import job as personas
+from tests.fakes.azure_wire import FakeEntraCredential
+from tests.fakes.fake_pyodbc import FakePyodbc
+
+AZURE_SQL = "mssql://scout-sql.database.windows.net/scout"
+
+
+@pytest.fixture
+def azure_sql(monkeypatch) -> FakePyodbc:
+    """An Azure SQL behind a fake pyodbc, reachable with an Entra token: nothing stops a seed but the seed."""
+    fake = FakePyodbc()
+    monkeypatch.setitem(sys.modules, "pyodbc", fake)
+    monkeypatch.setattr("azure.identity.DefaultAzureCredential", lambda **kw: FakeEntraCredential())
+    monkeypatch.setenv("SCOUT_DATABASE_URL", AZURE_SQL)
+    monkeypatch.setenv("SCOUT_RETRY_ATTEMPTS", "1")
+    return fake
+
+
+@pytest.mark.parametrize("argv", [["demo", "seed"], ["demo", "seed", "--replace", "--transactions", "10"]])
+def test_seeding_azure_sql_is_refused_before_connecting(azure_sql, capsys, argv):
+    assert main(argv) == 2
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "embedded DuckDB database" in err[0] and "mssql://scout-sql" in err[0]
+    assert azure_sql.server.logins == [] and azure_sql.server.log == []
+
+
+def test_scout_run_skips_the_demo_seed_on_azure_sql_without_connecting(azure_sql):
+    result = demo.seed(trigger="cli", only_if_empty=True)
+    assert result["skipped"] is True and "embedded" in result["reason"]
+    assert azure_sql.server.logins == []
+
+
+def test_the_seed_functions_refuse_any_database_but_the_embedded_one(azure_sql):
+    from scout.demo.seed import clear_sources, seed_demo
+
+    with connect(Settings.from_env()) as db:
+        assert db.dialect != "duckdb"
+        for attempt in (lambda: seed_demo(db, transactions=10), lambda: clear_sources(db)):
+            with pytest.raises(InvalidInput, match="embedded DuckDB database"):
+                attempt()
+    assert azure_sql.server.statements("INSERT|DELETE|UPDATE|MERGE") == []
+
+
+# -- --replace -------------------------------------------------------------------------------------------
+
+def derived_state(settings: Settings) -> dict[str, list]:
+    """Everything the jobs derived from the source rows, and the export sheet, in a comparable form."""
+    with connect(settings) as db:
+        return {
+            "personas": db.query("SELECT canonical_tx_id, role, confidence, reasons, rules_checksum "
+                                 "FROM ref.transaction_personas ORDER BY canonical_tx_id"),
+            "baskets": db.query("SELECT canonical_tx_id, primary_product, category, brand, other_products "
+                                "FROM ref.transaction_baskets ORDER BY canonical_tx_id"),
+            "sheet": db.query("SELECT * FROM dbo.v_flat_export_sheet ORDER BY Transaction_ID"),
+        }
+
+
+def test_a_replacing_seed_leaves_what_a_fresh_database_with_that_seed_has(migrated, tmp_path):
+    # seeds 42 and 1042 give the same transaction ids (TX042-...): the second reuses the first's ids,
+    # and is smaller, so some of the first's transactions are gone altogether
+    demo.seed(trigger="cli", transactions=900, seed=42, settings=migrated)
+    personas.infer(trigger="cli", settings=migrated)
+    exports.export_flat(trigger="cli", settings=migrated)
+
+    demo.seed(trigger="cli", transactions=700, seed=1042, replace=True, settings=migrated)
+    personas.infer(trigger="cli", settings=migrated)
+    exports.export_flat(trigger="cli", settings=migrated)
+
+    from scout.migrations import job as migrations
+
+    fresh = Settings.from_env({"SCOUT_DATABASE_URL": f"duckdb:///{tmp_path / 'fresh.duckdb'}",
+                               "SCOUT_EXPORT_DESTINATION": str(tmp_path / "fresh-exports")})
+    migrations.apply(trigger="cli", settings=fresh)
+    demo.seed(trigger="cli", transactions=700, seed=1042, settings=fresh)
+    personas.infer(trigger="cli", settings=fresh)
+    exports.export_flat(trigger="cli", settings=fresh)
+
+    replaced, expected = derived_state(migrated), derived_state(fresh)
+    assert len(expected["personas"]) == len(expected["baskets"]) == len(expected["sheet"]) == 700
+    assert replaced == expected
+
+
+def test_seeding_over_existing_data_without_replace_is_refused(migrated, capsys):
+    demo.seed(trigger="cli", transactions=50, seed=1, settings=migrated)
+    assert main(["demo", "seed", "--transactions", "50"]) != 0
+    assert "--replace" in capsys.readouterr().err

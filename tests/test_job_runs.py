@@ -1,0 +1,105 @@
+"""ops.job_runs when processes race on one run (a queue message delivered twice, two workers finishing
+at the same instant): one record per run, never a key violation, the first finish stands whole."""
+
+import threading
+
+import pytest
+
+from scout.db import connect
+from scout.jobs.runs import JobFailed, get_run, now_utc, record_finish, record_start, run_job
+
+
+def at_once(settings, work, count=8):
+    """``work(db, i)`` in ``count`` threads, each with its own connection, released together."""
+    barrier, errors, results = threading.Barrier(count), [], [None] * count
+
+    def worker(i):
+        try:
+            with connect(settings) as db:
+                barrier.wait()
+                results[i] = work(db, i)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def queued(migrated):
+    with connect(migrated) as db:
+        record_start(db, "run-1", "personas.infer", "http", now_utc(), status="queued")
+    return migrated
+
+
+def rows_of(settings, run_id):
+    with connect(settings) as db:
+        return db.query("SELECT status FROM ops.job_runs WHERE run_id = ?", (run_id,))
+
+
+def test_workers_starting_one_queued_run_at_once_leave_one_running_record(queued):
+    recorded = at_once(queued, lambda db, _i: record_start(db, "run-1", "personas.infer", "queue", now_utc()))
+
+    assert recorded == [True] * 8
+    assert rows_of(queued, "run-1") == [("running",)]
+
+
+def test_workers_finishing_one_run_at_once_record_exactly_one_finish_whole(queued):
+    def finish(db, i):
+        outcome = ("succeeded", None) if i % 2 else ("failed", f"worker {i} failed")
+        return record_finish(db, "run-1", "personas.infer", "queue", now_utc(), outcome[0], {"worker": i}, outcome[1])
+
+    recorded = at_once(queued, finish)
+
+    assert recorded.count(True) == 1
+    winner = recorded.index(True)
+    with connect(queued) as db:
+        run = get_run(db, "run-1")
+    assert run["summary"] == {"worker": winner} and run["finished_at"] is not None
+    assert (run["status"], run["error"]) == (("succeeded", None) if winner % 2 else ("failed", f"worker {winner} failed"))
+
+
+def test_a_finished_run_is_neither_reopened_nor_finished_again(queued):
+    with connect(queued) as db:
+        assert record_finish(db, "run-1", "personas.infer", "queue", now_utc(), "failed", {}, "out of memory")
+        record_start(db, "run-1", "personas.infer", "queue", now_utc())  # a late redelivery starts it again
+        assert record_finish(db, "run-1", "personas.infer", "queue", now_utc(), "succeeded", {}, None) is False
+        run = get_run(db, "run-1")
+    assert (run["status"], run["error"]) == ("failed", "out of memory")
+
+
+def test_a_finish_whose_start_was_never_recorded_records_the_whole_run(migrated):
+    started = now_utc()
+    with connect(migrated) as db:
+        assert record_finish(db, "run-2", "exports.flat", "timer", started, "succeeded", {"export_rows": 3}, None)
+        run = get_run(db, "run-2")
+    assert (run["status"], run["trigger_type"], run["started_at"], run["summary"]) == (
+        "succeeded", "timer", started, {"export_rows": 3})
+
+
+def test_a_queued_job_delivered_to_several_workers_at_once_keeps_one_whole_record(queued):
+    def worker(db, i):
+        def body(_ctx):
+            if i % 2:
+                raise RuntimeError(f"attempt {i} broke")
+            return {"total": i}
+        try:
+            return run_job("personas.infer", "queue", body, settings=queued, run_id="run-1", db=db)["total"]
+        except JobFailed:
+            return None
+
+    at_once(queued, worker, 4)
+
+    assert len(rows_of(queued, "run-1")) == 1
+    with connect(queued) as db:
+        run = get_run(db, "run-1")
+    assert run["finished_at"] is not None
+    if run["status"] == "succeeded":  # one worker's finish, not a mix of two
+        assert run["error"] is None and run["summary"] in ({"total": 0}, {"total": 2})
+    else:
+        assert run["status"] == "failed" and run["error"] in ("attempt 1 broke", "attempt 3 broke")
