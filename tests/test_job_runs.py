@@ -1,33 +1,12 @@
 """ops.job_runs when processes race on one run (a queue message delivered twice, two workers finishing
 at the same instant): one record per run, never a key violation, the first finish stands whole."""
 
-import threading
 
 import pytest
 
 from scout.db import connect
 from scout.jobs.runs import JobFailed, get_run, now_utc, record_finish, record_start, run_job
-
-
-def at_once(settings, work, count=8):
-    """``work(db, i)`` in ``count`` threads, each with its own connection, released together."""
-    barrier, errors, results = threading.Barrier(count), [], [None] * count
-
-    def worker(i):
-        try:
-            with connect(settings) as db:
-                barrier.wait()
-                results[i] = work(db, i)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    return results
+from tests.concurrency import at_once
 
 
 @pytest.fixture

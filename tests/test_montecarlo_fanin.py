@@ -17,6 +17,7 @@ from scout.db import connect
 from scout.jobs.runs import now_utc
 from scout.montecarlo import job, model, runs
 from scout.montecarlo.scenario import parse_scenario
+from tests.concurrency import at_once
 
 ROOT = Path(__file__).resolve().parents[1]
 #: 8 chunks of model.CHUNK iterations: the smallest run that splits into 8 batches; 2 days keep it quick.
@@ -49,27 +50,6 @@ def combines(monkeypatch):
 def new_run(settings, **scenario):
     with connect(settings) as db:
         return runs.create_run(db, parse_scenario(scenario), trigger="queue")
-
-
-def at_once(settings, work, count):
-    """Run ``work(db, i)`` in ``count`` threads, each with its own connection, released together."""
-    barrier, errors, results = threading.Barrier(count), [], [None] * count
-
-    def worker(i):
-        try:
-            with connect(settings) as db:
-                barrier.wait()
-                results[i] = work(db, i)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    return results
 
 
 def expected_results(run, partials):

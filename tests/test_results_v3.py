@@ -4,7 +4,6 @@ does) and stay whole when two requests for one session arrive at once."""
 
 import json
 import re
-import threading
 
 import pytest
 
@@ -13,6 +12,7 @@ from scout.db import connect
 from scout.montecarlo import BATCH_QUEUE, job
 from scout.results import sessions
 from tests.conftest import call_http
+from tests.concurrency import at_once
 
 API = "http://host/api/v3/data-driven-results"
 
@@ -137,26 +137,6 @@ def test_brands_spelt_in_different_cases_or_with_trailing_spaces_are_one_brand(m
     [lucky] = [b for b in brands if b["brand"].rstrip(" ").upper() == "LUCKY ME"]
     assert lucky["brand"] == "LUCKY ME"  # the binary-smallest spelling, as MIN(... COLLATE ..._BIN2) shows it
     assert lucky["revenue"] == round(revenue, 2)
-
-
-def at_once(settings, work, count=8):
-    """``work(db, i)`` in ``count`` threads, each with its own connection, released together."""
-    barrier, errors = threading.Barrier(count), []
-
-    def worker(i):
-        try:
-            with connect(settings) as db:
-                barrier.wait()
-                work(db, i)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
 
 
 def stored_session(settings, session_id):
