@@ -65,6 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOUT_RETRY_MAX_WAIT_SECONDS", 60.0, _positive_float, "cap on one back-off wait"),
     Setting("SCOUT_LOCK_TIMEOUT_SECONDS", 30.0, _positive_float,
             "how long a migration run waits for another run's lock before reporting it"),
+    Setting("SCOUT_RUN_LEASE_SECONDS", 300.0, _positive_float,
+            "a run (job, Monte Carlo run, results session) whose heartbeat is older than this is abandoned"),
     Setting("SCOUT_MIGRATIONS_DIR", "", _text, "folder of migration files (empty: sql/migrations of this app)",
             scope="local"),
     Setting("SCOUT_MIGRATIONS_SCHEDULE", "0 0 2 * * *", _text,

@@ -98,6 +98,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       SCOUT_RETRY_FIRST_WAIT_SECONDS: '5'
       SCOUT_RETRY_MAX_WAIT_SECONDS: '60'
       SCOUT_LOCK_TIMEOUT_SECONDS: '30'
+      SCOUT_RUN_LEASE_SECONDS: '300'
       SCOUT_MIGRATIONS_SCHEDULE: migrationsSchedule
       SCOUT_EXPORT_SCHEDULE: exportSchedule
       SCOUT_MONTECARLO_SCHEDULE: montecarloSchedule
