@@ -156,15 +156,15 @@ def test_markers_become_server_parameters_outside_strings_comments_and_quoted_na
         "SELECT name, [definition], 'definition' FROM t"
 
 
-@pytest.mark.parametrize("word", sorted(SQLFLUFF_GAPS))
-def test_each_sqlfluff_gap_is_real(word: str) -> None:
-    """An allowed gap is a word SQL Server does not reserve (Microsoft's list) and sqlfluff still rejects
-    bare; when sqlfluff fixes it, this fails: drop the entry."""
+def test_each_sqlfluff_gap_is_real() -> None:
+    """An allowed gap (none today) is a word SQL Server does not reserve (Microsoft's list) and sqlfluff
+    still rejects bare; when sqlfluff fixes it, this fails: drop the entry."""
     from scout.sql.keywords import RESERVED
 
-    assert word not in RESERVED
-    assert parse_problems(f"SELECT {word.lower()} FROM t")
-    assert parse_problems(f"SELECT [{word.lower()}] FROM t") == ()
+    for word in SQLFLUFF_GAPS:
+        assert word not in RESERVED
+        assert parse_problems(f"SELECT {word.lower()} FROM t")
+        assert parse_problems(f"SELECT [{word.lower()}] FROM t") == ()
 
 
 def test_every_allowed_gap_names_a_statement_that_needs_it(rendered: dict[str, str]) -> None:
