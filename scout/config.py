@@ -6,6 +6,7 @@ them and lets the infra tests compare it with what the Bicep templates define.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -30,18 +31,66 @@ class Setting:
     scope: str = "azure"
 
 
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if value < 0:
-        raise ValueError("must be >= 0")
-    return value
+def _number(kind: type, lo: float, hi: float, *, above_lo: bool = False) -> Callable[[str], Any]:
+    """A parser for a finite number of ``kind`` in [lo, hi] (in (lo, hi] with ``above_lo``).
+
+    ``float()`` alone takes ``nan``, ``inf`` and ``1e999``: a lock timeout of ``nan`` waits forever.
+    """
+    what = "a whole number" if kind is int else "a finite number"
+    shown = f"greater than {lo:g}" if above_lo else f"at least {lo:g}"
+
+    def parse(raw: str) -> Any:
+        try:
+            value = kind(raw.strip())
+        except (ValueError, OverflowError):
+            raise ValueError(f"must be {what}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"must be {what}")
+        if value < lo or (above_lo and value == lo):
+            raise ValueError(f"must be {shown}")
+        if value > hi:
+            raise ValueError(f"must be at most {hi:g}")
+        return value
+
+    return parse
 
 
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError("must be >= 1")
-    return value
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+    return parse
+
+
+#: DuckDB's memory_limit units (bytes each); a number without a unit is refused (it would mean bytes).
+MEMORY_UNITS = {"KB": 10 ** 3, "MB": 10 ** 6, "GB": 10 ** 9, "TB": 10 ** 12,
+                "KIB": 2 ** 10, "MIB": 2 ** 20, "GIB": 2 ** 30, "TIB": 2 ** 40}
+#: Below this DuckDB cannot even seed the demo data (8MB fails on the first insert).
+MEMORY_LIMIT_MIN_BYTES = 16 * 10 ** 6
+MEMORY_LIMIT_MAX_BYTES = 2 ** 50
+_MEMORY_LIMIT = re.compile(r"^(\d+(?:\.\d+)?)\s*([A-Za-z]+)$", re.ASCII)
+
+
+def parse_memory_limit(raw: str) -> str:
+    """``512MB``, ``2 GiB`` ... as DuckDB's ``SET memory_limit`` takes it; empty = DuckDB's default.
+
+    Checked when settings are read, so a wrong value is a ConfigError naming the setting (exit 2), not a
+    database failure half-way into a job; the value reaches SQL only in this normalised form.
+    """
+    text = raw.strip()
+    if not text:
+        return ""
+    match = _MEMORY_LIMIT.match(text)
+    unit = match.group(2).upper() if match else ""
+    if not match or unit not in MEMORY_UNITS:
+        raise ValueError("must look like 512MB or 2GB (units: KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+    size = float(match.group(1)) * MEMORY_UNITS[unit]
+    if not MEMORY_LIMIT_MIN_BYTES <= size <= MEMORY_LIMIT_MAX_BYTES:
+        raise ValueError("must be between 16MB and 1024TiB")
+    spelled = {"KIB": "KiB", "MIB": "MiB", "GIB": "GiB", "TIB": "TiB"}.get(unit, unit)
+    return f"{match.group(1)}{spelled}"
 
 
 def _text(raw: str) -> str:
@@ -51,7 +100,7 @@ def _text(raw: str) -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting("SCOUT_DATABASE_URL", "duckdb:///.scout/scout.duckdb", _text,
             "duckdb:///<path> (embedded default) or mssql://<server>.database.windows.net/<database>"),
-    Setting("SCOUT_SQL_AUTH", "entra", _text,
+    Setting("SCOUT_SQL_AUTH", "entra", _choice("entra", "sql"),
             "mssql only: 'entra' (access token from DefaultAzureCredential) or 'sql' (login + Key Vault secret)"),
     Setting("SCOUT_SQL_USER", "", _text, "mssql with SCOUT_SQL_AUTH=sql: the SQL login name"),
     Setting("SCOUT_SQL_PASSWORD_SECRET_NAME", "sql-password", _text,
@@ -59,19 +108,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCOUT_ODBC_DRIVER", "ODBC Driver 18 for SQL Server", _text, "mssql: the ODBC driver name"),
     Setting("KEY_VAULT_URL", "", _text, "https://<vault>.vault.azure.net/ (empty: local environment variables only)"),
     Setting("AZURE_CLIENT_ID", "", _text, "client id of a user-assigned managed identity (empty: system-assigned)"),
-    Setting("SCOUT_SECRET_CACHE_SECONDS", 300.0, _positive_float, "how long secrets read from Key Vault are cached"),
-    Setting("SCOUT_RETRY_ATTEMPTS", 5, _positive_int, "attempts for an Azure SQL command hit by transient faults"),
-    Setting("SCOUT_RETRY_FIRST_WAIT_SECONDS", 5.0, _positive_float, "first back-off wait (doubles each retry, with jitter)"),
-    Setting("SCOUT_RETRY_MAX_WAIT_SECONDS", 60.0, _positive_float, "cap on one back-off wait"),
-    Setting("SCOUT_LOCK_TIMEOUT_SECONDS", 30.0, _positive_float,
+    Setting("SCOUT_SECRET_CACHE_SECONDS", 300.0, _number(float, 0, 86_400),
+            "how long secrets read from Key Vault are cached"),
+    Setting("SCOUT_RETRY_ATTEMPTS", 5, _number(int, 1, 20),
+            "attempts for an Azure SQL command hit by transient faults"),
+    Setting("SCOUT_RETRY_FIRST_WAIT_SECONDS", 5.0, _number(float, 0, 600),
+            "first back-off wait (doubles each retry, with jitter)"),
+    Setting("SCOUT_RETRY_MAX_WAIT_SECONDS", 60.0, _number(float, 0, 3_600), "cap on one back-off wait"),
+    Setting("SCOUT_LOCK_TIMEOUT_SECONDS", 30.0, _number(float, 0, 86_400, above_lo=True),
             "how long a migration run waits for another run's lock before reporting it"),
-    Setting("SCOUT_RUN_LEASE_SECONDS", 300.0, _positive_float,
+    Setting("SCOUT_RUN_LEASE_SECONDS", 300.0, _number(float, 0, 7 * 86_400, above_lo=True),
             "a run (job, Monte Carlo run, results session) whose heartbeat is older than this is abandoned"),
     Setting("SCOUT_MIGRATIONS_DIR", "", _text, "folder of migration files (empty: sql/migrations of this app)",
             scope="local"),
     Setting("SCOUT_MIGRATIONS_SCHEDULE", "0 0 2 * * *", _text,
             "CRON (six fields) of the migrations timer; read by the Functions host as %SCOUT_MIGRATIONS_SCHEDULE%"),
-    Setting("SCOUT_DUCKDB_MEMORY_LIMIT", "", _text,
+    Setting("SCOUT_DUCKDB_MEMORY_LIMIT", "", parse_memory_limit,
             "embedded default: DuckDB memory_limit such as 128MB (empty: DuckDB's default, 80% of RAM); DuckDB "
             "caches what it reads up to it and spills larger work to disk",
             scope="local"),

@@ -23,9 +23,11 @@ def classify(exc: BaseException) -> tuple[int, int, str]:
     from scout.config import ConfigError
     from scout.db.base import DatabaseError, LockTimeout
 
-    if isinstance(exc, InvalidInput):
+    # A job that found the input wrong only once it ran (a race the up-front checks cannot see) was
+    # recorded as failed, but the caller still gets the input's answer: 400 / exit 2, with the run id.
+    if isinstance(exc, InvalidInput) or isinstance(exc.__cause__, InvalidInput):
         return 400, EXIT_USAGE, "invalid_input"
-    if isinstance(exc, ConfigError):  # the server is misconfigured: not the caller's fault
+    if isinstance(exc, ConfigError) or isinstance(exc.__cause__, ConfigError):  # the server's setup: not the caller's
         return 500, EXIT_USAGE, "configuration_error"
     if isinstance(exc, NotFound):
         return 404, EXIT_NOT_FOUND, "not_found"
@@ -33,4 +35,13 @@ def classify(exc: BaseException) -> tuple[int, int, str]:
         return 409, EXIT_LOCKED, "locked"
     if isinstance(exc, DatabaseError):
         return 503, EXIT_FAILED, "database_error"
+    if storage_outage(exc) is not None:  # goes away by itself: 503 with Retry-After (scout.functions.http)
+        return 503, EXIT_FAILED, "storage_unavailable"
     return 500, EXIT_FAILED, "failed"
+
+
+def storage_outage(exc: BaseException) -> BaseException | None:
+    """The ``scout.storage.StorageUnavailable`` behind ``exc`` (itself or its cause), if any."""
+    from scout.storage import StorageUnavailable
+
+    return next((e for e in (exc, exc.__cause__) if isinstance(e, StorageUnavailable)), None)

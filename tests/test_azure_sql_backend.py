@@ -124,6 +124,6 @@ def test_cli_reports_an_unreachable_azure_sql_in_one_line_without_secrets(freetd
 
 
 def test_embedded_default_never_imports_pyodbc():
-    code = "import scout.migrations.job as j, sys; j.status(); print('pyodbc' in sys.modules)"
+    code = "import scout.migrations.job as j, sys; j.apply(trigger='cli'); j.status(); print('pyodbc' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr

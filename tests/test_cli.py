@@ -21,11 +21,20 @@ def scout(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def test_status_json_is_one_object_with_applied_and_pending_items(db_url):
+    assert scout("migrate", "apply", "--target", "1").returncode == 0
     done = scout("migrate", "status", "--json")
     assert done.returncode == 0
     status = json.loads(done.stdout)  # exactly one JSON document
-    assert status["applied"] == []
+    assert [m["version"] for m in status["applied"]] == ["1"]
     assert {"version", "description", "type", "checksum"} <= set(status["pending"][0])
+
+
+def test_status_of_a_database_that_does_not_exist_is_exit_2_and_creates_nothing(db_url):
+    path = Path(db_url.removeprefix("duckdb:///"))
+    done = scout("migrate", "status", "--json")
+    assert done.returncode == 2 and json.loads(done.stdout)["error"] == "configuration_error"
+    assert done.stderr == f"scout: no database at {path} (run scout migrate apply first, or fix SCOUT_DATABASE_URL)\n"
+    assert not path.exists()
 
 
 def test_apply_then_verify_exit_0_and_print_progress_on_stderr(db_url):
@@ -42,10 +51,10 @@ def test_verify_exits_1_and_names_the_file_batch_and_line_of_a_lint_error(db_url
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "V1__t.sql").write_text("CREATE TABLE dbo.t (a INT);\nGO\nCREATE TABLE dbo.u (id INT IDENTITY(1,1));")
-    done = scout("migrate", "verify", env={"SCOUT_MIGRATIONS_DIR": str(folder)})
-    assert done.returncode == 1 and "lint: V1__t.sql batch 2 line 1: IDENTITY" in done.stdout
     applied = scout("migrate", "apply", env={"SCOUT_MIGRATIONS_DIR": str(folder)})
     assert applied.returncode == 1 and applied.stderr.count("\n") == 1 and "V1__t.sql batch 2" in applied.stderr
+    done = scout("migrate", "verify", env={"SCOUT_MIGRATIONS_DIR": str(folder)})
+    assert done.returncode == 1 and "lint: V1__t.sql batch 2 line 1: IDENTITY" in done.stdout
 
 
 def test_verify_exits_1_on_drift(db_url, tmp_path):
@@ -62,6 +71,9 @@ def test_verify_exits_1_on_drift(db_url, tmp_path):
 
 @pytest.mark.parametrize("args, code, message", [
     (("migrate", "apply", "--target", "v-two"), 2, "target must be a version"),
+    (("migrate", "apply", "--target", "999"), 2, "target version 999 has no V999__*.sql file"),
+    (("migrate", "undo", "--target", "999"), 2, "target version 999 has no V999__*.sql file"),
+    (("migrate", "baseline", "--version", "999"), 2, "baseline version 999 has no V999__*.sql file"),
     (("migrate", "bogus"), 2, "invalid choice"),
     (("jobs", "show", "00000000-0000-0000-0000-000000000000"), 4, "no job run"),
     (("migrate", "undo", "--target", "0"), 1, "no undo file"),
@@ -73,9 +85,14 @@ def test_errors_are_one_stderr_line_and_an_exit_code(db_url, args, code, message
     assert message in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
-def test_bad_settings_are_exit_2_naming_the_setting(tmp_path):
-    done = scout("migrate", "status", env={"SCOUT_DATABASE_URL": "postgres://x/y"})
-    assert done.returncode == 2 and "SCOUT_DATABASE_URL" in done.stderr
+@pytest.mark.parametrize("name, value", [("SCOUT_DATABASE_URL", "postgres://x/y"),
+                                         ("SCOUT_DUCKDB_MEMORY_LIMIT", "abc"),
+                                         ("SCOUT_LOCK_TIMEOUT_SECONDS", "nan")])
+def test_bad_settings_are_exit_2_naming_the_setting(db_url, name, value):
+    done = scout("migrate", "apply", env={name: value})
+    assert done.returncode == 2 and name in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not Path(db_url.removeprefix("duckdb:///")).exists()  # refused before the database was created
 
 
 @pytest.mark.parametrize("args", [("migrate", "apply", "--json", "--target", "nine"),

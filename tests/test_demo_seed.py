@@ -8,6 +8,7 @@ logging in and writing.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -100,7 +101,58 @@ def test_a_replacing_seed_leaves_what_a_fresh_database_with_that_seed_has(migrat
     assert replaced == expected
 
 
-def test_seeding_over_existing_data_without_replace_is_refused(migrated, capsys):
+def source_counts_and_runs(settings: Settings) -> tuple[dict[str, int], list[tuple]]:
+    """Rows per source table, and every recorded job run (job, status)."""
+    from scout.demo.seed import SOURCE_TABLES
+
+    with connect(settings) as db:
+        counts = {table: db.query_one(f"SELECT COUNT(*) FROM {table}")[0] for table in SOURCE_TABLES}
+        runs = db.query("SELECT job, status FROM ops.job_runs ORDER BY started_at")
+    return counts, runs
+
+
+def test_seeding_over_existing_data_without_replace_is_exit_2_and_not_a_failed_run(migrated, capsys):
     demo.seed(trigger="cli", transactions=50, seed=1, settings=migrated)
-    assert main(["demo", "seed", "--transactions", "50"]) != 0
-    assert "--replace" in capsys.readouterr().err
+    before = source_counts_and_runs(migrated)
+
+    assert main(["demo", "seed", "--transactions", "50"]) == 2
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already hold 50 transactions: use --replace" in err[0]
+    assert source_counts_and_runs(migrated) == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--transactions", "10", "--seed", "-1", "--replace"], "--seed must be a whole number from 0"),
+    (["--transactions", "10", "--seed", str(2 ** 63), "--replace"], "--seed must be a whole number from 0"),
+    (["--transactions", "0", "--replace"], "--transactions must be a whole number from 1"),
+    (["--transactions", "20000001", "--replace"], "--transactions must be a whole number from 1"),
+])
+def test_a_replacing_seed_with_bad_numbers_keeps_the_data_and_exits_2(migrated, capsys, argv, message):
+    demo.seed(trigger="cli", transactions=120, seed=7, settings=migrated)
+    before = source_counts_and_runs(migrated)
+    assert before[0]["dbo.Transactions"] == 120
+
+    assert main(["demo", "seed", *argv]) == 2
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]  # the error alone: no "generating ..." progress before it
+    assert source_counts_and_runs(migrated) == before  # nothing deleted, no failed run recorded
+
+
+def test_seeding_a_database_that_does_not_exist_says_so_and_creates_nothing(db_url, capsys):
+    path = db_url.removeprefix("duckdb:///")
+
+    assert main(["demo", "seed", "--transactions", "10"]) == 2
+
+    assert "no database at" in capsys.readouterr().err and not Path(path).exists()
+
+
+def test_seeding_a_database_that_was_never_migrated_asks_for_migrate_apply(db_url, capsys):
+    from scout.db.duckdb_backend import DuckDBDatabase
+
+    DuckDBDatabase(db_url.removeprefix("duckdb:///")).close()  # the file exists, the tables do not
+
+    assert main(["demo", "seed", "--transactions", "10"]) == 2
+
+    assert "has no source tables: run scout migrate apply first" in capsys.readouterr().err

@@ -175,13 +175,63 @@ def test_limit_exports_the_first_n_transactions_by_id(migrated, sheet_data):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"formats": "xlsx"}, "format must be"), ({"limit": 0}, "limit must be"), ({"out": "ftp://x/y"}, "--out must be"),
+    ({"formats": "xlsx"}, "format must be"),
+    ({"limit": 0}, "limit must be a positive whole number"),
+    ({"limit": -1}, "limit must be a positive whole number"),
+    ({"limit": 10**30}, "limit must be a positive whole number, at most 9223372036854775807"),
+    ({"limit": 2.5}, "limit must be a positive whole number"),
+    ({"out": "ftp://x/y"}, "--out must be a folder or an https://"),
+    ({"out": "/dev/null/x"}, "--out /dev/null/x: /dev/null is not a folder"),
+    ({"out": "  "}, "--out must be a folder or a blob container URL, not empty"),
+    ({"out": "http://127.0.0.1:1/account"}, "emulator blob URL needs /<account>/<container>"),
 ])
-def test_bad_options_are_refused_before_any_work(migrated, kwargs, message):
+def test_bad_options_are_refused_before_anything_is_recorded_or_written(migrated, kwargs, message):
     from scout.errors import InvalidInput
 
-    with pytest.raises((InvalidInput, JobFailed), match=message):
+    with pytest.raises(InvalidInput, match=message):
         export_job.export_flat(trigger="cli", settings=migrated, **kwargs)
+
+    with connect(migrated) as db:
+        assert db.query_one("SELECT COUNT(*) FROM ops.job_runs WHERE job = 'exports.flat'")[0] == 0
+    assert not Path(".scout").exists()
+
+
+def test_a_destination_under_a_file_is_refused_before_any_work(migrated, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    from scout.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=f"{blocker} is not a folder"):
+        export_job.export_flat(trigger="cli", settings=migrated, out=str(blocker / "exports"))
+
+
+def test_a_bad_export_destination_setting_is_a_configuration_error(migrated, monkeypatch):
+    from scout.config import ConfigError, Settings
+
+    monkeypatch.setenv("SCOUT_EXPORT_DESTINATION", "ftp://exports.example/flat")
+    with pytest.raises(ConfigError, match="SCOUT_EXPORT_DESTINATION is not a usable export destination"):
+        export_job.export_flat(trigger="cli", settings=Settings.from_env())
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--out", "ftp://x"], "scout: --out must be a folder or an https://"),
+    (["--out", "/dev/null/x"], "scout: --out /dev/null/x: /dev/null is not a folder"),
+    (["--limit", str(10**30)], "scout: argument --limit: must be a positive whole number, at most"),
+    (["--limit", "10**30"], "scout: argument --limit: must be a positive whole number, at most"),
+    (["--limit", "-1"], "scout: argument --limit: must be a positive whole number, at most"),
+    (["--format", "xlsx"], "scout: format must be a comma-separated subset of csv,parquet"),
+])
+def test_bad_cli_options_exit_2_with_one_line_and_no_run(migrated, capsys, argv, message):
+    from scout.cli import main
+
+    try:
+        code = main(["export", "flat", *argv])
+    except SystemExit as exit_info:  # argparse's own refusals
+        code = exit_info.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith(message)
+    with connect(migrated) as db:
+        assert db.query_one("SELECT COUNT(*) FROM ops.job_runs WHERE job = 'exports.flat'")[0] == 0
 
 
 def test_exports_are_published_to_blob_storage_for_real(migrated, sheet_data, azurite, monkeypatch):

@@ -12,6 +12,7 @@ import pytest
 from scout.db.base import LockTimeout, TransactionConflict
 from scout.errors import InvalidInput, NotFound
 from scout.functions.http import RETRY_AFTER_SECONDS, http_handler
+from scout.storage import StorageUnavailable
 from tests.conftest import call_http
 
 
@@ -75,6 +76,7 @@ def raising(exc: Exception):
     (NotFound("no run abc"), 404, "not_found"),
     (LockTimeout("another run holds the migrations lock"), 409, "locked"),
     (TransactionConflict("write-write conflict"), 503, "database_unavailable"),
+    (StorageUnavailable("storage unavailable while creating queue scout-jobs"), 503, "storage_unavailable"),
 ])
 def test_the_callers_faults_keep_their_statuses(exc, status, kind):
     response = raising(exc)
@@ -104,3 +106,41 @@ def test_an_unexpected_error_is_a_generic_500_and_pyodbc_is_never_imported_for_i
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     status, _, rest = done.stdout.strip().partition(" ")
     assert status == "500" and "internal error" in rest and rest.endswith("False")
+
+
+def test_a_job_that_found_its_input_wrong_only_as_it_ran_is_a_400_with_its_run_id():
+    from scout.jobs.runs import JobFailed
+
+    try:
+        raise JobFailed("the source tables already hold 50 transactions", "run-2") from InvalidInput("already hold")
+    except JobFailed as failed:
+        response = raising(failed)
+    assert response.status_code == 400 and "Retry-After" not in response.headers
+    assert '"error": "invalid_input"' in response.get_body().decode()
+    assert '"run_id": "run-2"' in response.get_body().decode()
+
+
+@pytest.mark.parametrize("body, message", [
+    ("[" * 100_000, "nested deeper than"),
+    ('{"a":' * 100_000, "nested deeper than"),
+    ('{"target": NaN}', "numbers must be finite"),
+    ('{"target": -Infinity}', "numbers must be finite"),
+    ('{"target": 1e400}', "beyond the range of a number"),
+    ('{"target": "1", "target": "2"}', "field target is given twice"),
+    ('{"target": "\\ud800"}', "not valid Unicode"),
+    ('{"target": "' + " " * 1_000_001 + '"}', "larger than 1,000,000 bytes"),
+    ('{"dry_run": true, "x": ' + "[" * 21 + "]" * 21 + "}", "nested deeper than 20 levels"),
+])
+def test_a_body_python_json_would_choke_on_or_wave_through_is_a_400(settings, functions, body, message):
+    status, payload, _ = call_http(functions, "migrations_apply", "POST", body=body)
+    assert (status, payload["error"]) == (400, "invalid_input") and message in payload["message"]
+
+
+def test_nesting_up_to_the_limit_is_read(settings):
+    from scout.functions.http import MAX_JSON_DEPTH, json_object
+
+    nested = '{"x": ' + "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1) + "}"  # the object + 19 arrays
+    expected: list = []
+    for _ in range(MAX_JSON_DEPTH - 2):
+        expected = [expected]
+    assert json_object(func.HttpRequest("POST", "http://localhost/api/x", body=nested.encode())) == {"x": expected}

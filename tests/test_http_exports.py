@@ -18,13 +18,18 @@ def queued(migrated, azurite, monkeypatch):
 
 
 def drain(settings):
-    """Play the queue worker: run every queued job message once."""
+    """Play the queue worker: run every queued job message once; a failed run is returned as its
+    JobFailed, and its message consumed, as the worker does (scout/functions/jobs.py)."""
+    from scout.jobs.runs import JobFailed
     from scout.storage import queue_client
 
     queue = queue_client(settings, dispatch.JOBS_QUEUE)
     results = []
     for message in queue.receive_messages(max_messages=32, visibility_timeout=30):
-        results.append(dispatch.run_message(message.content, settings=settings))
+        try:
+            results.append(dispatch.run_message(message.content, settings=settings))
+        except JobFailed as failed:
+            results.append(failed)
         queue.delete_message(message)
     return results
 
@@ -60,8 +65,38 @@ def test_latest_is_404_json_before_any_export(migrated, functions):
     ("exports_flat", '{"limit": 10, "where": "1=1"}', "unknown field(s): where"),
     ("personas_infer", '{"full": "yes"}', "field full must be bool"),
     ("exports_flat", '{"full": 1}', "field full must be bool"),
+    ("exports_flat", '{"limit": 1000000000000000000000000000000}', "limit must be a positive whole number, at most"),
+    ("exports_flat", '{"limit": 0}', "limit must be a positive"),
+    ("exports_flat", '{"format": ["csv", "xlsx"]}', "format must be"),
+    ("exports_flat", '{"allow_shrink": "yes"}', "field allow_shrink must be bool"),
 ])
 def test_bad_requests_are_400_json_and_nothing_is_queued(queued, functions, name, body, message):
     status, payload, _ = call_http(functions, name, "POST", body=body)
     assert status == 400 and message in payload["message"]
     assert drain(queued) == []
+    from scout.db import connect
+
+    with connect(queued) as db:  # nor recorded
+        assert db.query_one("SELECT COUNT(*) FROM ops.job_runs WHERE trigger_type = 'http'")[0] == 0
+
+
+def test_a_shrinking_export_over_http_fails_its_run_unless_allow_shrink(queued, functions):
+    from scout.demo import job as demo
+
+    call_http(functions, "exports_flat", "POST", "http://host/api/exports/flat", body="{}")
+    drain(queued)
+    demo.seed(trigger="cli", transactions=100, seed=3, replace=True)  # a reload that lost two thirds
+
+    _, refused, _ = call_http(functions, "exports_flat", "POST", "http://host/api/exports/flat", body="{}")
+    [failed] = drain(queued)
+    assert "100 rows is fewer than half of the 300 expected" in str(failed)
+    status, run, _ = call_http(functions, "job_status", route_params={"run_id": refused["run_id"]})
+    assert run["status"] == "failed" and "allow_shrink" in run["error"]
+    assert call_http(functions, "exports_flat_latest")[1]["counts"]["export_rows"] == 300
+
+    _, allowed, _ = call_http(functions, "exports_flat", "POST", "http://host/api/exports/flat",
+                              body='{"allow_shrink": true}')
+    [done] = drain(queued)
+    status, manifest, _ = call_http(functions, "exports_flat_latest")
+    assert manifest["run_id"] == allowed["run_id"] == done["run_id"]
+    assert (manifest["counts"]["export_rows"], manifest["previous_export_rows"], manifest["allow_shrink"]) == (100, 300, True)

@@ -10,6 +10,9 @@ from tests.conftest import call_http
 
 
 def test_health_tells_version_reachability_and_pending_count(settings, functions):
+    from scout.migrations import job
+
+    job.apply(trigger="cli", target="1", settings=settings)  # a database that exists, with migrations pending
     status, body, _ = call_http(functions, "health")
     assert status == 200
     assert body["database"] == {"reachable": True} and body["pending_migrations"] > 0 and body["version"]

@@ -2,6 +2,8 @@
 at the same instant): one record per run, never a key violation, the first finish stands whole."""
 
 
+from datetime import timedelta
+
 import pytest
 
 from scout.db import connect
@@ -82,3 +84,22 @@ def test_a_queued_job_delivered_to_several_workers_at_once_keeps_one_whole_recor
         assert run["error"] is None and run["summary"] in ({"total": 0}, {"total": 2})
     else:
         assert run["status"] == "failed" and run["error"] in ("attempt 1 broke", "attempt 3 broke")
+
+
+def test_a_redelivery_of_a_queued_run_abandoned_in_the_queue_takes_it_over(migrated):
+    """The worker that had the message died before starting it; the redelivery runs it under the same id."""
+    with connect(migrated) as db:
+        record_start(db, "run-3", "personas.infer", "http", now_utc() - timedelta(minutes=10), status="queued")
+        assert get_run(db, "run-3", lease_seconds=60)["status"] == "abandoned"
+    during = []
+
+    def body(ctx):
+        with connect(migrated) as other:
+            during.append(get_run(other, ctx.run_id, lease_seconds=60)["status"])
+        return {"total": 1}
+
+    run_job("personas.infer", "queue", body, settings=migrated, run_id="run-3")
+
+    with connect(migrated) as db:
+        run = get_run(db, "run-3", lease_seconds=60)
+    assert during == ["running"] and (run["status"], run["summary"]) == ("succeeded", {"total": 1})

@@ -185,3 +185,86 @@ def test_bad_runs_over_http_are_400_json(queued, functions, body, message):
 def test_an_unknown_run_is_404_json(migrated, functions):
     status, payload, _ = call_http(functions, "montecarlo_status", route_params={"run_id": "nope"})
     assert status == 404 and payload["error"] == "not_found"
+
+
+def test_a_submit_whose_batches_cannot_all_be_queued_fails_its_run_in_the_same_call(history, monkeypatch):
+    """The run is recorded, one batch goes out, then storage is gone: nothing is left processing (the run
+    could never complete), the caller hears it within seconds, and the batch that went out changes nothing."""
+    import time
+
+    import scout.storage
+    from scout.storage import StorageUnavailable
+    from tests.test_atomic_submit import PrivateAzurite
+
+    storage = PrivateAzurite()
+    try:
+        monkeypatch.setenv("AzureWebJobsStorage", storage.connection_string)
+        settings = Settings.from_env()
+        real_queue_client, sent = scout.storage.queue_client, []
+
+        def queue_going_down_after_one_message(*args, **kwargs):
+            client = real_queue_client(*args, **kwargs)
+            send = client.send_message
+
+            def send_then_outage(message, **options):
+                answer = send(message, **options)
+                sent.append(message)
+                storage.stop()
+                return answer
+
+            client.send_message = send_then_outage
+            return client
+
+        monkeypatch.setattr(scout.storage, "queue_client", queue_going_down_after_one_message)
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable) as failure:
+            job.submit({"iterations": 30_000, "batches": 3, "seed": 8}, settings=settings)
+
+        assert time.monotonic() - started < 10 and failure.value.sent == 1
+        run = job.show(failure.value.run_id, settings=settings)
+        assert run["status"] == "failed"
+        assert run["error"].startswith("could not enqueue its batches: storage unavailable")
+        with connect(settings) as db:
+            assert db.query_one("SELECT status FROM ops.job_runs WHERE run_id = ?", (run["run_id"],))[0] == "failed"
+        assert job.run_queued_batch(sent[0], settings=settings) is None  # the batch that went out: nothing to do
+    finally:
+        storage.stop()
+
+
+def test_starting_a_run_over_http_with_storage_down_is_a_fast_503_and_records_nothing(history, functions,
+                                                                                       monkeypatch):
+    import socket
+    import time
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nobody listens there once it is closed
+    account = "AccountName=devstoreaccount1;AccountKey=a2V5"
+    monkeypatch.setenv("AzureWebJobsStorage", f"DefaultEndpointsProtocol=http;{account};"
+                                              f"QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
+    started = time.monotonic()
+    status, body, response = call_http(functions, "montecarlo_start", "POST", "http://host/api/montecarlo/runs",
+                                       body=json.dumps({"iterations": 20_000, "batches": 2}))
+
+    assert time.monotonic() - started < 10
+    assert status == 503 and response.headers["Retry-After"] == "30" and body["error"] == "storage_unavailable"
+    with connect(history) as db:
+        assert db.query_one("SELECT COUNT(*) FROM results.montecarlo_runs")[0] == 0
+
+
+def test_a_stored_run_silent_for_longer_than_the_lease_shows_abandoned_over_http(history, functions, monkeypatch):
+    from datetime import timedelta
+
+    from scout.jobs.runs import now_utc
+    from scout.montecarlo import runs
+
+    with connect(history) as db:
+        run = runs.create_run(db, parse_scenario({"iterations": 20_000, "batches": 2}), trigger="cli")
+        db.execute("UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
+                   (now_utc() - timedelta(seconds=10), now_utc() - timedelta(seconds=10), run["run_id"]))
+    monkeypatch.setenv("SCOUT_RUN_LEASE_SECONDS", "5")
+
+    _, shown, _ = call_http(functions, "montecarlo_status", route_params={"run_id": run["run_id"]})
+
+    assert (shown["status"], shown["stage"], shown["results"]) == ("abandoned", "simulating 0/2 batches", None)
+    assert "last stage: simulating 0/2 batches" in shown["error"]

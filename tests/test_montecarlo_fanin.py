@@ -188,6 +188,21 @@ def test_a_combiner_that_died_is_replaced_by_a_delivery_after_its_lease(history,
     assert again["results"] == done["results"] and [f["status"] for f in finished] == ["succeeded"]
 
 
+def test_a_delivery_for_an_abandoned_run_takes_it_over_and_completes_it(history):
+    """The process that ran the first batch died; the other batches' messages still come and finish the run."""
+    run = new_run(history, iterations=2 * model.CHUNK, batches=2, horizon_days=2, seed=10)
+    job.run_queued_batch(message(run, 0), settings=history)
+    with connect(history) as db, db.transaction():
+        db.execute("UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
+                   (now_utc() - timedelta(minutes=10), now_utc() - timedelta(minutes=10), run["run_id"]))
+        assert runs.get_run(db, run["run_id"], lease_seconds=60)["status"] == "abandoned"
+
+    done = job.run_queued_batch(message(run, 1), settings=history)
+
+    assert (done["status"], done["batches_done"]) == ("completed", 2)
+    assert [f["status"] for f in show(history, run["run_id"])[1]] == ["succeeded"]
+
+
 def test_a_partial_without_a_daily_fan_binds_its_null_as_varbinary(history):
     from scout.sql.capture import recording
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlparse
 
 from scout.config import ConfigError, Settings
 from scout.db.base import Database, DatabaseError
 
-__all__ = ["Database", "DatabaseError", "connect", "parse_database_url"]
+__all__ = ["Database", "DatabaseError", "NoDatabase", "connect", "parse_database_url"]
+
+
+class NoDatabase(ConfigError):
+    """The embedded database file does not exist (a typo in SCOUT_DATABASE_URL, or never migrated).
+
+    A configuration error: CLI exit 2; over HTTP a 500 ``configuration_error`` naming SCOUT_DATABASE_URL,
+    since the server's configuration points at nothing and retrying cannot help (not a 503).
+    """
 
 
 def parse_database_url(url: str) -> tuple[str, str, str]:
@@ -28,13 +37,22 @@ def parse_database_url(url: str) -> tuple[str, str, str]:
     raise ConfigError("SCOUT_DATABASE_URL: expected duckdb:///<path> or mssql://<server>/<database>")
 
 
-def connect(settings: Settings | None = None) -> Database:
-    """Open the configured database. pyodbc is imported only for mssql URLs."""
+def connect(settings: Settings | None = None, *, create: bool = False) -> Database:
+    """Open the configured database. pyodbc is imported only for mssql URLs.
+
+    An embedded DuckDB file is created only with ``create`` (``migrate apply`` and ``scout run``, which
+    build it): for every other command a missing file is a typo or a database never migrated, and
+    creating an empty one would make ``jobs list`` answer "no runs" instead of saying so.
+    """
     settings = settings or Settings.from_env()
     scheme, server, name = parse_database_url(settings.database_url)
     if scheme == "duckdb":
-        from scout.db.duckdb_backend import DuckDBDatabase
+        from scout.db.duckdb_backend import DuckDBDatabase, check_file_name
 
+        check_file_name(name)
+        if not create and name != ":memory:" and not os.path.exists(name):
+            raise NoDatabase(f"no database at {os.path.abspath(name)} (run scout migrate apply first, or fix "
+                             "SCOUT_DATABASE_URL)")
         return DuckDBDatabase(name, open_timeout_seconds=settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
                               memory_limit=settings["SCOUT_DUCKDB_MEMORY_LIMIT"])
     from scout.db.mssql_backend import connect_mssql

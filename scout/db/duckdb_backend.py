@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
@@ -15,6 +14,31 @@ from scout.db.translate import TranslationError, tsql_statement_to_duckdb, tsql_
 
 #: Schemas SQL Server always has; DuckDB gets them on connect.
 _BUILTIN_SCHEMAS = ("dbo",)
+#: Schema names a DuckDB file must not be named after. DuckDB names a file's catalog after its name (up to
+#: the first dot: ``results.duckdb`` is catalog ``results``), and a catalog named like a schema makes every
+#: ``results.x`` ambiguous (Binder Error half-way through the migrations). The app's schemas and DuckDB's
+#: own; tests/test_settings_validation.py checks every CREATE SCHEMA of the migrations is here.
+RESERVED_CATALOG_NAMES = frozenset({"dbo", "ref", "ops", "results", "information_schema", "pg_catalog"})
+
+
+def catalog_name(path: str) -> str:
+    """The catalog DuckDB gives the file at ``path``: its name up to the first dot, leading dots skipped."""
+    parts = [part for part in os.path.basename(path).split(".") if part]
+    return parts[0] if parts else ""
+
+
+def check_file_name(path: str) -> None:
+    """Refuse a file name whose catalog would collide with a schema name, before the file is created."""
+    from scout.config import ConfigError
+
+    if path == ":memory:":
+        return
+    catalog = catalog_name(path)
+    if catalog.lower() in RESERVED_CATALOG_NAMES:
+        raise ConfigError(
+            f"SCOUT_DATABASE_URL: a DuckDB file named {os.path.basename(path)!r} gets the catalog name "
+            f"{catalog!r}, which collides with the schema {catalog.lower()}: name the file differently, "
+            "e.g. scout.duckdb")
 
 
 class _Borrowed:
@@ -47,10 +71,24 @@ class DuckDBDatabase(Database):
     def __init__(self, path: str, *, open_timeout_seconds: float = 30.0, memory_limit: str = "") -> None:
         import duckdb
 
+        from scout.config import ConfigError, parse_memory_limit
+
+        check_file_name(path)
+        try:
+            memory_limit = parse_memory_limit(memory_limit or "")
+        except ValueError as exc:
+            raise ConfigError(f"setting SCOUT_DUCKDB_MEMORY_LIMIT has an invalid value {memory_limit!r}: "
+                              f"{exc}") from None
         self.path = path
         self.display_name = f"duckdb:///{path}"
         if path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            if os.path.isdir(path):
+                raise ConfigError(f"SCOUT_DATABASE_URL: {os.path.abspath(path)} is a folder, not a database file")
+            try:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"SCOUT_DATABASE_URL: cannot create the folder of {os.path.abspath(path)}: "
+                                  f"{exc.strerror or exc}") from None
         # One process at a time may hold a DuckDB file; another job's process waits its turn.
         started = time.monotonic()
         deadline = started + open_timeout_seconds
@@ -67,10 +105,8 @@ class DuckDBDatabase(Database):
                     raise LockTimeout(f"another run holds {self.display_name} "
                                       f"(waited {open_timeout_seconds:g} s for it)") from None
                 time.sleep(0.05)
-        if memory_limit:
-            if not re.match(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", memory_limit.strip(), re.IGNORECASE):
-                raise DatabaseError(f"SCOUT_DUCKDB_MEMORY_LIMIT must look like 512MB or 2GB, got {memory_limit!r}")
-            self._conn.execute(f"SET memory_limit = '{memory_limit.strip()}'")
+        if memory_limit:  # normalised above: digits and a known unit only
+            self._conn.execute(f"SET memory_limit = '{memory_limit}'")
         for schema in _BUILTIN_SCHEMAS:
             self._conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         self._in_transaction = False

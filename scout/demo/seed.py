@@ -30,6 +30,7 @@ DERIVED_TABLES = ("ref.transaction_personas", "ref.transaction_baskets")
 EMBEDDED_ONLY = ("demo data is seeded only into the embedded DuckDB database (SCOUT_DATABASE_URL=duckdb:///<path>): "
                  "{what} is a production database whose source objects belong to ingestion")
 MAX_TRANSACTIONS = 20_000_000
+MAX_SEED = 2 ** 63 - 1
 START = np.datetime64("2025-09-01T00:00:00")
 DAYS = 30
 # Share of transactions per hour of day: a morning and an evening peak, a thin night.
@@ -44,6 +45,14 @@ def _rules(db: Database) -> list[dict[str, Any]]:
 
 def source_row_count(db: Database) -> int:
     return int(db.query_one("SELECT COUNT(*) FROM dbo.Transactions")[0])
+
+
+def check_seed_input(transactions: Any, seed: Any) -> None:
+    """How many transactions and which seed: whole numbers in range, checked before anything is touched."""
+    if isinstance(transactions, bool) or not isinstance(transactions, int) or not 1 <= transactions <= MAX_TRANSACTIONS:
+        raise InvalidInput(f"--transactions must be a whole number from 1 to {MAX_TRANSACTIONS:,}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidInput(f"--seed must be a whole number from 0 to {MAX_SEED:,} (2**63 - 1)")
 
 
 def require_embedded(db: Database) -> None:
@@ -190,8 +199,7 @@ def seed_demo(db: Database, *, transactions: int = 12047, seed: int = 42, replac
     """Fill the (empty) source tables of the embedded database; returns the row count of each. With
     ``replace``, what they held and what was derived from it is deleted in the same transaction."""
     require_embedded(db)
-    if not 1 <= transactions <= MAX_TRANSACTIONS:
-        raise InvalidInput(f"--transactions must be between 1 and {MAX_TRANSACTIONS:,}")
+    check_seed_input(transactions, seed)
     started = time.perf_counter()
     progress(f"generating {transactions:,} transactions (seed {seed})")
     data = generate(transactions, seed, _rules(db))

@@ -34,9 +34,9 @@ def exports_flat(req: func.HttpRequest) -> func.HttpResponse:
     from scout.exports.job import check_limit, parse_formats
     from scout.jobs.dispatch import submit
 
-    body = json_body(req, {"limit": int, "format": (str, list), "full": bool})
+    body = json_body(req, {"limit": int, "format": (str, list), "full": bool, "allow_shrink": bool})
     params = {"limit": check_limit(body.get("limit")), "formats": list(parse_formats(body.get("format"))),
-              "full": bool(body.get("full", False))}
+              "full": bool(body.get("full", False)), "allow_shrink": bool(body.get("allow_shrink", False))}
     return accepted(req, submit("exports.flat", params))
 
 

@@ -27,12 +27,15 @@ def accepted(req: func.HttpRequest, submitted: dict) -> func.HttpResponse:
 @bp.route(route="jobs/{run_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def job_status(req: func.HttpRequest) -> func.HttpResponse:
+    """A run's record; ``abandoned`` (with its last stage) once its heartbeat is older than the lease."""
+    from scout.config import Settings
     from scout.db import connect
-    from scout.jobs.runs import get_run
+    from scout.jobs.runs import get_run, lease_seconds_of
 
     run_id = req.route_params.get("run_id", "")
-    with connect() as db:
-        run = get_run(db, run_id)
+    settings = Settings.from_env()
+    with connect(settings) as db:
+        run = get_run(db, run_id, lease_seconds=lease_seconds_of(settings))
     if run is None:
         raise NotFound(f"no job run {run_id}")
     return json_response(run)

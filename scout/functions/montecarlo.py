@@ -3,7 +3,6 @@ and the nightly refresh of standing scenarios."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 import azure.functions as func
@@ -20,7 +19,8 @@ def _status_url(req: func.HttpRequest, run_id: str) -> str:
 
 
 def public_view(run: dict) -> dict:
-    """A run as the API shows it: progress always, results once completed."""
+    """A run as the API shows it: progress always, results once completed. A run whose heartbeat is older than
+    SCOUT_RUN_LEASE_SECONDS shows ``abandoned``, with the last stage it reached and the reason as ``error``."""
     keys = ("run_id", "status", "percent", "stage", "error", "iterations", "horizon_days", "batches",
             "batches_done", "scenario", "created_at", "updated_at")
     view = {k: run.get(k) for k in keys}
@@ -32,15 +32,10 @@ def public_view(run: dict) -> dict:
 @bp.route(route="montecarlo/runs", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def montecarlo_start(req: func.HttpRequest) -> func.HttpResponse:
-    from scout.errors import InvalidInput
+    from scout.functions.http import json_object
     from scout.montecarlo.job import submit
 
-    try:
-        body = json.loads(req.get_body() or b"{}")
-    except ValueError:
-        raise InvalidInput("request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("request body must be a JSON object (a scenario)")
+    body = json_object(req)  # strict: no NaN/Infinity, no deep nesting, bounded size (400 otherwise)
     run = submit(body)
     url = _status_url(req, run["run_id"])
     return json_response({"run_id": run["run_id"], "status": run["status"], "status_url": url}, 202,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from scout.functions.http import http_handler, json_response
+from scout.functions.http import error_response, http_handler, json_response
 
 bp = func.Blueprint()
 PREFIX = "v3/data-driven-results"
@@ -14,9 +14,15 @@ PREFIX = "v3/data-driven-results"
 @bp.route(route=PREFIX + "/generate/{session_id}/{topic}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def results_generate(req: func.HttpRequest) -> func.HttpResponse:
-    from scout.results.sessions import generate
+    """202 with the session's status; 409 ``{"error": "conflict", "run_id", "topic"}`` when another generate
+    of the session, at the same time, won (see scout.results.sessions.generate)."""
+    from scout.results.sessions import GenerationConflict, generate
 
-    state = generate(req.route_params.get("session_id", ""), req.route_params.get("topic", ""))
+    try:
+        state = generate(req.route_params.get("session_id", ""), req.route_params.get("topic", ""))
+    except GenerationConflict as lost:
+        return error_response(409, "conflict", str(lost), session_id=lost.session_id, run_id=lost.run_id,
+                              topic=lost.topic)
     url = f"{req.url.split('/api/', 1)[0]}/api/{PREFIX}/status/{state['session_id']}"
     return json_response({**state, "status_url": url}, 202, headers={"Location": url})
 

@@ -24,7 +24,9 @@ SUMMARY_FIGURES = ("applied_count", "pending", "scored", "total", "active_rules"
 EVENTS: dict[str, tuple[str, ...]] = {
     "scout.job.started": JOB_FIELDS,
     "scout.job.finished": JOB_FIELDS + ("outcome", "duration_s", "error") + SUMMARY_FIGURES,
-    "scout.export.validated": ("run_id", "base_transactions", "export_rows", "unique_ids", "passed"),
+    # passed is false when the counts disagree or the export shrinks without allow_shrink (the alert fires)
+    "scout.export.validated": ("run_id", "base_transactions", "export_rows", "unique_ids", "passed",
+                               "previous_export_rows", "allow_shrink"),
     "scout.montecarlo.batch": ("run_id", "batch", "iterations", "duration_s"),
     "scout.montecarlo.run": ("run_id", "status", "iterations", "duration_s"),
 }

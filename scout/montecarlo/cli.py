@@ -1,4 +1,5 @@
-"""``scout montecarlo run|show``: simulate a scenario in a local process pool, or show a stored run."""
+"""``scout montecarlo run|show``: simulate a scenario in a local process pool (or resume a run whose process
+died), or show a stored run (``abandoned`` once it has been silent longer than ``SCOUT_RUN_LEASE_SECONDS``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def format_run(run: dict[str, Any]) -> str:
             lines.append(f"P(revenue > {results['target']:,.0f}) = {results['probability_above_target']:.3f}")
     elif run.get("error"):
         lines.append(f"error: {run['error']}")
+    if run["status"] == "abandoned":
+        lines.append(f"resume it with: scout montecarlo run --resume {run['run_id']}")
     return "\n".join(lines)
 
 
@@ -36,11 +39,17 @@ def _segment(values: list[str] | None) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = {"segment": _segment(args.segment), "iterations": args.iterations, "horizon_days": args.horizon_days,
-                "seed": args.seed, "batches": args.batches, "price_change_pct": args.price_change,
-                "elasticity": args.elasticity, "promo_uplift_pct": args.promo_uplift, "store_change": args.store_change,
-                "target": args.target}
-    run = job.run_local({k: v for k, v in scenario.items() if v is not None}, progress=progress_printer(args.json))
+    scenario = {"segment": _segment(args.segment) or None, "iterations": args.iterations,
+                "horizon_days": args.horizon_days, "seed": args.seed, "batches": args.batches,
+                "price_change_pct": args.price_change, "elasticity": args.elasticity,
+                "promo_uplift_pct": args.promo_uplift, "store_change": args.store_change, "target": args.target}
+    given = {k: v for k, v in scenario.items() if v is not None}
+    if args.resume is not None:
+        if given:
+            raise InvalidInput("--resume continues a stored run with its own scenario: give no scenario options")
+        run = job.resume_local(args.resume, progress=progress_printer(args.json))
+    else:
+        run = job.run_local(given, progress=progress_printer(args.json))
     emit(run, args.json, format_run)
     return 0
 
@@ -56,14 +65,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "simulate a scenario's revenue and units over a horizon, in local batches")
     p.add_argument("--segment", action="append", metavar="KEY=VALUE",
                    help="region, store, brand, category or role (repeatable); default: all")
-    p.add_argument("--iterations", type=int, default=1000)
-    p.add_argument("--horizon-days", type=int, default=30)
+    p.add_argument("--iterations", type=int, help="default 1000")
+    p.add_argument("--horizon-days", type=int, help="default 30")
     p.add_argument("--seed", type=int, help="same seed, same numbers (whatever --batches)")
-    p.add_argument("--batches", type=int, default=4)
+    p.add_argument("--batches", type=int, help="default 4")
     p.add_argument("--price-change", type=float, help="price change in percent")
     p.add_argument("--elasticity", type=float, help="price elasticity of transactions (default -1.2)")
     p.add_argument("--promo-uplift", type=float, help="promotion uplift of transactions in percent")
     p.add_argument("--store-change", type=int, help="change in the number of stores")
     p.add_argument("--target", type=float, help="revenue target: report P(revenue > target)")
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="continue a run whose process died (shown abandoned): simulate only the batches not "
+                        "stored yet, then combine")
     p = add_command(commands, "show", _show, "a stored run with its results")
     p.add_argument("run_id")

@@ -15,6 +15,12 @@ the same instant, on SQL Server and DuckDB alike:
   that raises gives its claim back and re-raises, so the queue delivers the message again (after
   ``maxDequeueCount`` deliveries the poison handler fails the run with the reason).
 
+A run beats while it works: every store, claim and combine moves ``updated_at``, and a local pool beats
+between batches (``touch``). A run under way whose ``updated_at`` is older than the lease
+(``SCOUT_RUN_LEASE_SECONDS``) is reported ``abandoned`` by ``get_run`` (``scout.jobs.leases``); its process
+died, and ``take_over`` lets a resume (``scout montecarlo run --resume``) continue it from the batches
+already stored (``missing_batches``), while a redelivered queue message simply stores its batch.
+
 Nothing here knows about results sessions: they read the run (``scout.results.sessions``).
 """
 
@@ -30,7 +36,8 @@ import numpy as np
 
 from scout.db.base import Database
 from scout.errors import NotFound
-from scout.jobs.runs import log_event, now_utc, record_finish_in, record_start_in
+from scout.jobs.leases import abandonment_reason, effective_status, lease_of
+from scout.jobs.runs import has_heartbeats, lease_seconds_of, log_event, now_utc, record_finish_in, record_start_in
 from scout.montecarlo import model
 from scout.montecarlo.scenario import Scenario, check_segment, load_history
 
@@ -48,6 +55,8 @@ COMBINE_LEASE = timedelta(seconds=60)
 #: instance); on DuckDB all but one lose a write conflict and run again, so a store may need more rounds
 #: than retry_transaction's default.
 STORE_ATTEMPTS = 30
+#: The ``combiner_batch`` a local resume claims a combine with (a queue message claims with its batch).
+RESUME_BATCH = -1
 
 _INSERT_RUN = (
     "INSERT INTO results.montecarlo_runs (run_id, session_id, scenario, model, iterations, horizon_days, "
@@ -85,6 +94,23 @@ _RELEASE_CLAIM = (
     "UPDATE results.montecarlo_runs SET status = 'processing', stage = 'combine failed, waiting for a redelivery', "
     "error = ?, combiner = NULL, combiner_batch = NULL, combine_claimed_at = NULL, updated_at = ? "
     "WHERE run_id = ? AND status = 'combining' AND combiner = ?")
+#: A local pool's heartbeat between batches (a long batch must not make the run look dead).
+_TOUCH = ("UPDATE results.montecarlo_runs SET updated_at = ? "
+          "WHERE run_id = ? AND status IN ('processing', 'combining')")
+#: A resume takes the run over only when it is abandoned (its last sign of life older than the lease), in
+#: one conditional UPDATE: of two resumes at once, one wins.
+_TAKE_OVER = (
+    "UPDATE results.montecarlo_runs SET updated_at = ?, "
+    "stage = CONCAT('resumed at ', batches_done, '/', batches, ' batches') "
+    "WHERE run_id = ? AND status IN ('processing', 'combining') AND updated_at < ?")
+_STORED_BATCHES = "SELECT batch FROM results.montecarlo_partials WHERE run_id = ? ORDER BY batch"
+#: The run's ops.job_runs record beats with it and shows its stage (``scout jobs list`` applies the lease too).
+_BEAT_JOB_RUN = (
+    "MERGE ops.job_run_heartbeats WITH (HOLDLOCK) AS h "
+    "USING (SELECT r.run_id, ? AS heartbeat_at, r.stage FROM results.montecarlo_runs r WHERE r.run_id = ?) AS s "
+    "ON h.run_id = s.run_id "
+    "WHEN MATCHED THEN UPDATE SET heartbeat_at = s.heartbeat_at, stage = s.stage "
+    "WHEN NOT MATCHED THEN INSERT (run_id, heartbeat_at, stage) VALUES (s.run_id, s.heartbeat_at, s.stage);")
 _FAIL_UNFINISHED = (
     "UPDATE results.montecarlo_runs SET status = 'failed', stage = 'failed', error = ?, updated_at = ? "
     "WHERE run_id = ? AND status IN ('processing', 'combining')")
@@ -115,10 +141,11 @@ def create_run(db: Database, scenario: Scenario, *, trigger: str, session_id: st
 
     db.retry_transaction(record, what=f"recording Monte Carlo run {run_id}")
     log_event("scout.job.started", job=JOB, run_id=run_id, trigger=trigger)
-    return get_run(db, run_id)
+    return load_run(db, run_id)
 
 
-def get_run(db: Database, run_id: str) -> dict[str, Any]:
+def load_run(db: Database, run_id: str) -> dict[str, Any]:
+    """The run as recorded (what the fan-in decides on); ``get_run`` is the run as it is reported."""
     rows = db.query_dicts(_SELECT_RUN, (run_id,))
     if not rows:
         raise NotFound(f"no Monte Carlo run {run_id}")
@@ -126,6 +153,19 @@ def get_run(db: Database, run_id: str) -> dict[str, Any]:
     for key in ("scenario", "model", "results"):
         run[key] = json.loads(run[key]) if run[key] else None
     run["percent"] = int(100 * run["batches_done"] / run["batches"]) if run["status"] != "completed" else 100
+    return run
+
+
+def get_run(db: Database, run_id: str, *, lease_seconds: float | None = None,
+            now: datetime | None = None) -> dict[str, Any]:
+    """The run as reported (``scout montecarlo show``, the status endpoint, results sessions): ``status`` is
+    ``abandoned`` for a run under way whose last sign of life (``updated_at``) is older than the lease
+    (default ``SCOUT_RUN_LEASE_SECONDS``); ``stage`` is then the last stage it reached and ``error`` says so."""
+    run = load_run(db, run_id)
+    lease = lease_seconds if lease_seconds is not None else lease_seconds_of(None)
+    status = effective_status(run, now or now_utc(), lease)
+    if status != run["status"]:
+        run["status"], run["error"] = status, run["error"] or abandonment_reason(run, lease)
     return run
 
 
@@ -175,9 +215,50 @@ def store_partial(db: Database, run_id: str, batch: int, revenue: np.ndarray, un
         return True
 
     try:
-        return db.retry_transaction(store, attempts=STORE_ATTEMPTS, what=f"storing batch {batch} of run {run_id}")
+        stored = db.retry_transaction(store, attempts=STORE_ATTEMPTS, what=f"storing batch {batch} of run {run_id}")
     except _StoredAlready:
         return False
+    if stored:
+        beat_job_run(db, run_id)
+    return stored
+
+
+def beat_job_run(db: Database, run_id: str, *, now: datetime | None = None) -> None:
+    """The run's ops.job_runs record beats too, with the run's stage. Best effort: the run's own row is the
+    source of truth, so a beat lost to a write conflict (batches of one run at once) is simply skipped."""
+    try:
+        if has_heartbeats(db):
+            db.retry_transaction(lambda tx: tx.execute(_BEAT_JOB_RUN, (now or now_utc(), run_id)),
+                                 attempts=2, what=f"the heartbeat of run {run_id}'s job record")
+    except Exception as exc:  # noqa: BLE001 - see above
+        log.debug("run %s: job record heartbeat skipped: %s", run_id, exc)
+
+
+def touch(db: Database, run_id: str, *, now: datetime | None = None) -> bool:
+    """A sign of life of a run under way (a local pool between batches); False when the run has ended."""
+    now = now or now_utc()
+    alive = db.retry_transaction(lambda tx: tx.execute(_TOUCH, (now, run_id)) == 1, what=f"touching run {run_id}")
+    if alive:
+        beat_job_run(db, run_id, now=now)
+    return alive
+
+
+def take_over(db: Database, run_id: str, *, lease_seconds: float, now: datetime | None = None) -> bool:
+    """Take an abandoned run over (to resume it here): True when its last sign of life was older than the
+    lease and this call moved it (it is alive again, ours); False when it is live, ended or taken already."""
+    now = now or now_utc()
+    taken = db.retry_transaction(
+        lambda tx: tx.execute(_TAKE_OVER, (now, run_id, now - lease_of(lease_seconds))) == 1,
+        what=f"taking run {run_id} over")
+    if taken:
+        beat_job_run(db, run_id, now=now)
+    return taken
+
+
+def missing_batches(db: Database, run: dict[str, Any]) -> list[int]:
+    """The batches whose partial is not stored yet (what a resume still has to simulate)."""
+    stored = {int(r[0]) for r in db.query(_STORED_BATCHES, (run["run_id"],))}
+    return [b for b in range(run["batches"]) if b not in stored]
 
 
 def store_batch(db: Database, run_id: str, batch: int, revenue: np.ndarray, units: np.ndarray,
@@ -210,7 +291,7 @@ def combine_if_complete(db: Database, run_id: str, batch: int) -> dict[str, Any]
     """
     token = claim_combine(db, run_id, batch)
     if token is None:
-        run = get_run(db, run_id)
+        run = load_run(db, run_id)
         claimed_at = run["combine_claimed_at"]
         if run["status"] == "combining" and run["combiner_batch"] == batch and claimed_at is not None:
             raise CombinePending(f"run {run_id} is being combined by an earlier delivery of batch {batch} "
@@ -218,7 +299,7 @@ def combine_if_complete(db: Database, run_id: str, batch: int) -> dict[str, Any]
                                  f"after {COMBINE_LEASE.total_seconds():g} s")
         return run
     try:
-        combine(db, get_run(db, run_id), token)
+        combine(db, load_run(db, run_id), token)
     except Exception as exc:
         try:
             release_claim(db, run_id, token, f"combine failed: {type(exc).__name__}: {exc}")
@@ -226,7 +307,7 @@ def combine_if_complete(db: Database, run_id: str, batch: int) -> dict[str, Any]
             log.warning("run %s: could not give the combine claim back (%s); it ends with its lease",
                         run_id, release_error)
         raise
-    return get_run(db, run_id)
+    return load_run(db, run_id)
 
 
 def combine(db: Database, run: dict[str, Any], token: str) -> bool:
@@ -272,7 +353,7 @@ def release_claim(db: Database, run_id: str, token: str, reason: str) -> None:
 def fail(db: Database, run_id: str, reason: str) -> None:
     """Mark an unfinished run failed with its reason (a batch that keeps failing ends here); a run that
     already completed or failed stays as it is. The last combine error, if any, joins the reason."""
-    run = get_run(db, run_id)
+    run = load_run(db, run_id)
     if run["error"] and run["error"] not in reason:
         reason = f"{reason}; last error: {run['error']}"
     now = now_utc()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -46,37 +47,81 @@ class Scenario:
         return asdict(self)
 
 
+#: Longest segment value accepted (store ids, region, brand and category names are far shorter).
+MAX_SEGMENT_VALUE = 200
+MAX_NAME = 100
+
+
 def _number(raw: dict[str, Any], name: str, kind: type, default: Any, lo: float, hi: float) -> Any:
-    value = raw.get(name, default)
+    """A finite number of ``kind`` in [lo, hi]. JSON's ``true`` is not 1, and Python's json reads ``NaN``,
+    ``Infinity`` and ``1e999``: each is refused here, so it is a 400, never a 500 deeper down. ``null``
+    means the default."""
+    value = raw.get(name)
+    if value is None:
+        value = default
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and int(value) != value):
-        raise InvalidInput(f"{name} must be a{'n integer' if kind is int else ' number'}")
+    what = "an integer" if kind is int else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(f"{name} must be {what}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput(f"{name} must be a finite number, got {value!r}")
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise InvalidInput(f"{name} must be {what}")
     if not lo <= value <= hi:
         raise InvalidInput(f"{name} must be between {lo:g} and {hi:g}")
     return kind(value)
 
 
-def parse_scenario(raw: dict[str, Any]) -> Scenario:
-    """Validate a scenario's shape and ranges (its segment is checked against the data later)."""
-    allowed = set(Scenario.__dataclass_fields__)
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-    segment = raw.get("segment") or {}
-    if not isinstance(segment, dict) or not all(isinstance(v, (str, int)) for v in segment.values()):
+def _text(value: Any, what: str, longest: int, *, empty_ok: bool) -> str:
+    """Text a person could have typed: not too long, not empty (unless allowed), encodable (no lone surrogates)."""
+    if not isinstance(value, str) or len(value) > longest:
+        raise InvalidInput(f"{what} must be text of at most {longest} characters")
+    if not empty_ok and not value.strip():
+        raise InvalidInput(f"{what} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid Unicode text") from None
+    return value
+
+
+def _segment(raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
         raise InvalidInput("segment must be an object like {\"region\": \"NCR\"}")
-    bad = sorted(set(segment) - set(SEGMENT_KEYS))
+    bad = sorted(set(raw) - set(SEGMENT_KEYS))
     if bad:
-        raise InvalidInput(f"unknown segment key(s): {', '.join(bad)}; allowed: {', '.join(SEGMENT_KEYS)}")
+        shown = ", ".join(repr(b) if len(b) <= 40 else repr(b[:37]) + "..." for b in bad[:5])
+        raise InvalidInput(f"unknown segment key(s): {shown}; allowed: {', '.join(SEGMENT_KEYS)}")
+    segment = {}
+    for key, value in raw.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 0 <= value <= 2 ** 63 - 1:
+                raise InvalidInput(f"segment {key} must be text or a store number")
+            value = str(value)
+        segment[key] = _text(value, f"segment {key}", MAX_SEGMENT_VALUE, empty_ok=False)
+    return segment
+
+
+def parse_scenario(raw: dict[str, Any]) -> Scenario:
+    """Validate a scenario's shape, types and ranges before any work starts (its segment values are checked
+    against the data later, by ``check_segment``)."""
+    if not isinstance(raw, dict):
+        raise InvalidInput("a scenario must be a JSON object")
+    allowed = set(Scenario.__dataclass_fields__)
+    unknown = sorted(str(k) for k in set(raw) - allowed)
+    if unknown:
+        shown = ", ".join(u if len(u) <= 40 else u[:37] + "..." for u in unknown[:5])
+        raise InvalidInput(f"unknown field(s): {shown}; allowed: {', '.join(sorted(allowed))}")
+    segment = _segment(raw.get("segment"))
     horizon = raw.get("horizon_days", 30)
-    if isinstance(horizon, (int, float)) and not isinstance(horizon, bool) and horizon <= 0:
+    if isinstance(horizon, (int, float)) and not isinstance(horizon, bool) and math.isfinite(horizon) and horizon <= 0:
         raise InvalidInput("horizon_days must be at least 1")
-    name = raw.get("name", "")
-    if not isinstance(name, str) or len(name) > 100:
-        raise InvalidInput("name must be text of at most 100 characters")
+    name = _text("" if raw.get("name") is None else raw["name"], "name", MAX_NAME, empty_ok=True)
     return Scenario(
-        segment={k: str(v) for k, v in segment.items()},
+        segment=segment,
         horizon_days=_number(raw, "horizon_days", int, 30, 1, MAX_HORIZON),
         iterations=_number(raw, "iterations", int, 1000, 1, MAX_ITERATIONS),
         seed=_number(raw, "seed", int, None, 0, 2 ** 63 - 1),

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from scout.config import Settings
 from scout.db.base import Database
+from scout.errors import InvalidInput
 from scout.jobs.runs import JobContext, run_job
 from scout.personas.compiler import compile_inference
 from scout.personas.rules import load_rules, load_weights, rules_checksum
@@ -38,7 +39,10 @@ def infer_in(db: Database, *, full: bool = False, progress: Callable[[str], None
 
 def infer(*, trigger: str, full: bool = False, settings: Settings | None = None, invocation_id: str = "",
           run_id: str | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Recorded job ``personas.infer``."""
+    """Recorded job ``personas.infer``; its one input is checked before the run is recorded."""
+    if not isinstance(full, bool):
+        raise InvalidInput(f"full must be true or false, got {type(full).__name__}")
+
     def body(ctx: JobContext) -> dict[str, Any]:
         return infer_in(ctx.db, full=bool(full), progress=ctx.progress)
 

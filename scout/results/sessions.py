@@ -5,9 +5,16 @@ Segments: Market (Monte Carlo revenue), Product (Monte Carlo units), Consumer (p
 inference), Brand (revenue share by brand in the history), Experience (substitutions, interactions,
 transcripts in the history). Everything is computed from the database; nothing is made up.
 
+A session has one topic at a time: its current *generation* (a token written by the generate that
+claimed it, with the topic and, once started, the run). Every stored segment is stamped with the
+generation, topic and run that wrote it, and a read serves only segments of the current generation;
+Market and Product are read from the current generation's run, never from another. So the results of a
+superseded generation (an earlier topic, a run still finishing) are never served, whenever they land.
+
 The session's run (``results.montecarlo_runs``) is the source of truth for Market, Product and the
 session's progress: this layer reads the run, the Monte Carlo code never writes into sessions. When a
-poll finds the run finished, the session's row is brought up to date with it (once, conditionally).
+poll finds the run finished, the session's row is brought up to date with it (once, conditionally on the
+generation and run).
 
 Session ids are case-insensitive, as Azure SQL's collation compares them: they are kept in lower case.
 """
@@ -15,11 +22,15 @@ Session ids are case-insensitive, as Azure SQL's collation compares them: they a
 from __future__ import annotations
 
 import json
+import logging
 import re
+import uuid
+import zlib
+from datetime import datetime
 from typing import Any
 
 from scout.config import Settings
-from scout.db.base import Database
+from scout.db.base import Database, LockTimeout
 from scout.errors import InvalidInput, NotFound
 from scout.jobs.runs import now_utc
 from scout.montecarlo.scenario import SEGMENT_KEYS, Scenario, check_segment, segment_filter
@@ -28,33 +39,52 @@ SEGMENTS = ("Market", "Consumer", "Product", "Brand", "Experience")
 #: Segments computed from the run; the others are computed from the history by ``generate``.
 RUN_SEGMENTS = ("Market", "Product")
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: The application lock generations of sessions take turns under (see record_generation).
-SESSIONS_LOCK = "results-sessions"
+#: Generates (and clears) of one session take turns under an application lock named after the session's
+#: bucket: sessions in different buckets never wait for each other, and DuckDB keeps one lock file per
+#: bucket rather than one per session ever made.
+SESSION_LOCK_BUCKETS = 64
 #: The history segments are the first 10 % of a session's progress, the run's batches the other 90 %.
 HISTORY_PERCENT = 10
+log = logging.getLogger("scout.results")
+#: The stage of a generation that has claimed its session and is starting its run.
+STARTING = "starting its run"
+#: Run statuses that mean the run is still working (the Monte Carlo runs' own words).
+RUN_WORKING = ("processing", "combining")
 
-#: The session's row, first in the transaction that writes a generation. HOLDLOCK: on SQL Server the key
-#: (or the gap where it would be) stays locked until commit, so generations of one session take turns.
-_UPSERT_STATUS = (
-    "MERGE results.generation_status WITH (HOLDLOCK) AS g "
-    "USING (SELECT ? AS session_id, ? AS topic, ? AS run_id, ? AS updated_at) AS s "
-    "ON g.session_id = s.session_id "
-    "WHEN MATCHED THEN UPDATE SET topic = s.topic, [state] = 'processing', [percent] = 10, "
-    "stage = 'simulating scenarios', run_id = s.run_id, error = NULL, updated_at = s.updated_at "
-    "WHEN NOT MATCHED THEN INSERT (session_id, topic, [state], [percent], stage, run_id, error, updated_at) "
-    "VALUES (s.session_id, s.topic, 'processing', 10, 'simulating scenarios', s.run_id, NULL, s.updated_at);")
-_DELETE_SEGMENTS = "DELETE FROM results.segment_results WHERE session_id = ?"
-_INSERT_SEGMENT = ("INSERT INTO results.segment_results (session_id, segment, payload, computed_at) "
-                   "VALUES (?, ?, ?, ?)")
-_DELETE_STATUS = "DELETE FROM results.generation_status WHERE session_id = ?"
-_SELECT_STATUS = ("SELECT session_id, topic, [state], [percent], stage, run_id, error, updated_at "
+_SELECT_STATUS = ("SELECT session_id, topic, [state], [percent], stage, run_id, error, updated_at, generation "
                   "FROM results.generation_status WHERE session_id = ?")
-_SELECT_SEGMENT = "SELECT payload FROM results.segment_results WHERE session_id = ? AND segment = ?"
-_SELECT_SEGMENTS = "SELECT segment, payload FROM results.segment_results WHERE session_id = ? ORDER BY segment"
-#: Only a session still processing this very run changes: a newer generate or a second poll leave it be.
+#: A new session claimed (under the session's lock, so no other generate inserts it meanwhile).
+_INSERT_CLAIM = (
+    "INSERT INTO results.generation_status (session_id, generation, topic, [state], [percent], stage, run_id, "
+    "error, updated_at) SELECT ?, ?, ?, 'processing', 0, ?, NULL, NULL, ? "
+    "WHERE NOT EXISTS (SELECT 1 FROM results.generation_status WHERE session_id = ?)")
+#: An existing session claimed: conditional on the generation the claimant found (a compare-and-set).
+_CLAIM = (
+    "UPDATE results.generation_status SET generation = ?, topic = ?, [state] = 'processing', [percent] = 0, "
+    "stage = ?, run_id = NULL, error = NULL, updated_at = ? WHERE session_id = ? AND COALESCE(generation, '') = ?")
+#: The started run attached to the generation that claimed the session, if it still is the current one.
+_ATTACH_RUN = (
+    "UPDATE results.generation_status SET run_id = ?, [percent] = ?, stage = 'simulating scenarios', updated_at = ? "
+    "WHERE session_id = ? AND generation = ? AND run_id IS NULL AND [state] = 'processing'")
+#: A generation whose run could not be started: failed, with the reason (never left processing with no run).
+_FAIL_START = (
+    "UPDATE results.generation_status SET [state] = 'failed', stage = ?, error = ?, updated_at = ? "
+    "WHERE session_id = ? AND generation = ? AND run_id IS NULL")
+_DELETE_SEGMENTS = "DELETE FROM results.segment_results WHERE session_id = ?"
+_INSERT_SEGMENT = ("INSERT INTO results.segment_results (session_id, segment, payload, computed_at, generation, topic, "
+                   "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+_DELETE_STATUS = "DELETE FROM results.generation_status WHERE session_id = ?"
+#: Segments of the current generation only. A session written before generations existed has no
+#: generation, nor have its segments: COALESCE makes them match ('' is never a token).
+_SELECT_SEGMENT = ("SELECT payload FROM results.segment_results "
+                   "WHERE session_id = ? AND segment = ? AND COALESCE(generation, '') = ?")
+_SELECT_SEGMENTS = ("SELECT segment, payload FROM results.segment_results "
+                    "WHERE session_id = ? AND COALESCE(generation, '') = ? ORDER BY segment")
+#: Only a session still processing this very generation and run changes: a newer generate or a second
+#: poll leave it be.
 _RECORD_RUN_END = (
     "UPDATE results.generation_status SET [state] = ?, [percent] = ?, stage = ?, error = ?, updated_at = ? "
-    "WHERE session_id = ? AND run_id = ? AND [state] = 'processing'")
+    "WHERE session_id = ? AND COALESCE(generation, '') = ? AND run_id = ? AND [state] = 'processing'")
 #: Brands compared as Azure SQL's default collation does (case-insensitive, trailing spaces ignored): one
 #: row per ``UPPER(RTRIM(brand))``, shown with its binary-smallest spelling (scout.db.collation).
 _BRAND_REVENUE = (
@@ -62,6 +92,18 @@ _BRAND_REVENUE = (
     "SUM(i.quantity * i.unit_price) AS brand_revenue "
     "FROM dbo.TransactionItems AS i WHERE i.canonical_tx_id IN (SELECT t.canonical_tx_id {base}) "
     "GROUP BY UPPER(RTRIM(i.brand)) ORDER BY brand_revenue DESC, brand_name")
+
+
+class GenerationConflict(LockTimeout):
+    """Another generate of the session won: it claimed the session while this one was on its way (or
+    was starting its run when this one arrived). HTTP 409 ``{"error": "conflict", "run_id", "topic"}``:
+    the winner's run and topic, which the dashboard can follow instead."""
+
+    def __init__(self, session_id: str, topic: str | None, run_id: str | None) -> None:
+        started = f"run {run_id}" if run_id else "a run it is still starting"
+        super().__init__(f"another generate of session {session_id} won (topic {topic}, {started}); "
+                         "poll its status, or generate again to replace it")
+        self.session_id, self.topic, self.run_id = session_id, topic, run_id
 
 
 def check_session_id(session_id: str) -> str:
@@ -86,6 +128,11 @@ def scenario_for(topic: str) -> Scenario:
     if not sep or key not in SEGMENT_KEYS or not value.strip():
         raise InvalidInput(f"topic must be 'all' or '<key>:<value>' with key in {', '.join(SEGMENT_KEYS)}")
     return Scenario(segment={key: value.strip()}, name=topic)
+
+
+def session_lock(session_id: str) -> str:
+    """The application lock generates and clears of this session take turns under."""
+    return f"results-session-{zlib.crc32(session_id.encode()) % SESSION_LOCK_BUCKETS:02d}"
 
 
 def history_segments(db: Database, scenario: Scenario) -> dict[str, dict[str, Any]]:
@@ -122,32 +169,120 @@ def history_segments(db: Database, scenario: Scenario) -> dict[str, dict[str, An
     return {"Consumer": consumer, "Brand": brand, "Experience": experience}
 
 
-def record_generation(db: Database, session_id: str, topic: str, run_id: str,
-                      history: dict[str, dict[str, Any]], *, lock_timeout_seconds: float = 30.0) -> None:
-    """The session's state (processing its run) and its history segments, replacing whatever the session
-    had, in one transaction: two generations of one session at once leave one of them, whole.
+# -- generations: claim, start, attach ------------------------------------------------------------------
 
-    Generations take turns under the application lock ``results-sessions`` (held for the few
-    milliseconds of the write). SQL Server would not need it (the MERGE's HOLDLOCK queues them on the
-    session's key), but DuckDB has no lock on a key not yet there: two transactions creating one
-    session would both insert it, and the second fails on the primary key instead of waiting.
+def _row(db: Database, session_id: str) -> dict[str, Any] | None:
+    rows = db.query_dicts(_SELECT_STATUS, (session_id,))
+    return rows[0] if rows else None
+
+
+def is_starting(row: dict[str, Any] | None) -> bool:
+    """Whether the row is a generation that claimed its session and has not started its run yet."""
+    return row is not None and row["state"] == "processing" and row["run_id"] is None
+
+
+def lost_to(current: dict[str, Any] | None, seen: dict[str, Any] | None) -> bool:
+    """Whether a generate that found ``seen`` on arrival and ``current`` once it holds the session's lock
+    lost to another generate (pure).
+
+    It lost when another generate started a run while it was on its way: the current generation has a
+    run and is either not the one it found (claimed meanwhile) or the one it found still starting (that
+    generate was mid-flight when this one arrived, and went on to start its run). A current generation
+    without a run is a start that failed, or whose generate died (a live one would hold the lock): it is
+    taken over. A generation found settled (finished, or running its run) is simply replaced.
     """
-    now = now_utc()
+    if current is None or current["run_id"] is None:
+        return False
+    claimed_meanwhile = seen is None or current["generation"] != seen["generation"]
+    return claimed_meanwhile or is_starting(seen)
+
+
+def claim(db: Database, session_id: str, topic: str, current: dict[str, Any] | None) -> str:
+    """Make a new generation of ``topic`` the session's current one, conditionally on ``current`` (the row
+    read under the session's lock), and discard the segments of the one it replaces; returns its token."""
+    generation, now = str(uuid.uuid4()), now_utc()
 
     def write(tx: Database) -> None:
-        tx.execute(_UPSERT_STATUS, (session_id, topic, run_id, now))
+        if current is None:
+            claimed = tx.execute(_INSERT_CLAIM, (session_id, generation, topic, STARTING, now, session_id))
+        else:
+            claimed = tx.execute(_CLAIM, (generation, topic, STARTING, now, session_id, current["generation"] or ""))
+        if claimed != 1:  # only when the lock was lost (its connection dropped): another generate got in
+            found = _row(tx, session_id) or {}
+            raise GenerationConflict(session_id, found.get("topic"), found.get("run_id"))
+        tx.execute(_DELETE_SEGMENTS, (session_id,))
+
+    db.retry_transaction(write, what=f"claiming results session {session_id}")
+    return generation
+
+
+def attach(db: Database, session_id: str, generation: str, topic: str, run_id: str,
+           history: dict[str, dict[str, Any]]) -> bool:
+    """Attach the started run and write the history segments, each stamped with the generation, topic
+    and run, in one transaction, if ``generation`` is still the session's current one; False when not."""
+    now = now_utc()
+
+    def write(tx: Database) -> bool:
+        if tx.execute(_ATTACH_RUN, (run_id, HISTORY_PERCENT, now, session_id, generation)) != 1:
+            return False
         tx.execute(_DELETE_SEGMENTS, (session_id,))
         for segment, payload in history.items():
-            tx.execute(_INSERT_SEGMENT, (session_id, segment, json.dumps({"segment": segment, "topic": topic,
-                                                                          **payload}), now))
+            stamped = {"segment": segment, "topic": topic, "run_id": run_id, **payload}
+            tx.execute(_INSERT_SEGMENT, (session_id, segment, json.dumps(stamped), now, generation, topic, run_id))
+        return True
 
-    with db.application_lock(SESSIONS_LOCK, lock_timeout_seconds):
-        db.retry_transaction(write, what=f"recording results session {session_id}")
+    return db.retry_transaction(write, what=f"attaching run {run_id} to results session {session_id}")
+
+
+def fail_start(db: Database, session_id: str, generation: str, reason: str) -> None:
+    """The generation could not start its run: failed, with the reason, unless it is no longer current."""
+    db.retry_transaction(lambda tx: tx.execute(_FAIL_START, (
+        STARTING, f"the run could not be started: {reason}"[:2000], now_utc(), session_id, generation)),
+        what=f"failing the start of results session {session_id}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:1000]}" if text else type(exc).__name__
+
+
+def _fail_start_quietly(db: Database, session_id: str, generation: str, reason: str) -> None:
+    """``fail_start``, keeping the original error when the database is what failed (then the claim is
+    reported abandoned once the lease is over)."""
+    try:
+        fail_start(db, session_id, generation, reason)
+    except Exception as exc:  # noqa: BLE001 - the start's own error is the one to report
+        log.warning("results session %s: could not mark its failed start (%s); it is abandoned after the lease",
+                    session_id, exc)
+
+
+def record_generation(db: Database, session_id: str, topic: str, run_id: str,
+                      history: dict[str, dict[str, Any]], *, lock_timeout_seconds: float = 30.0) -> str:
+    """Make a run that is already started the session's current generation, with its history segments,
+    replacing whatever the session had (the benchmark and tests use it); returns the generation."""
+    with db.application_lock(session_lock(session_id), lock_timeout_seconds):
+        generation = claim(db, session_id, topic, _row(db, session_id))
+        attach(db, session_id, generation, topic, run_id, history)
+    return generation
 
 
 def generate(session_id: str, topic: str, *, settings: Settings | None = None) -> dict[str, Any]:
-    """Compute the history segments, start the Monte Carlo run (queued) for Market and Product, then
-    record the session with both; returns its status."""
+    """Make ``topic`` the session's topic: compute the history segments, claim the session, start the
+    Monte Carlo run (queued) for Market and Product, attach it; returns the session's status.
+
+    Concurrent generates of one session are serialised: they take turns under the session's lock, and
+    one that arrived while another was on its way (claimed the session meanwhile, or was starting its run
+    when it arrived) loses with GenerationConflict (HTTP 409) naming the winner's run and topic; a loser
+    starts no run. "Concurrent" means overlapping requests, not a run still processing: a generate
+    while the session's run is processing (a dashboard user who switches topic) replaces it, as one on a
+    finished session does; the superseded run may finish, but its results are never served. Making the
+    user wait minutes for a simulation they no longer want, or clear the session first, helps no one;
+    two requests racing for one session are a double click or two tabs, where one answer is enough.
+
+    The claim is written before the run starts, so a loser never starts a run; when starting the run
+    fails, the claim is marked failed with the reason (the session is never left processing with no run;
+    a generate that dies in between leaves a claim that is reported abandoned after the lease).
+    """
     from scout.db import connect
     from scout.montecarlo.job import submit
 
@@ -155,14 +290,36 @@ def generate(session_id: str, topic: str, *, settings: Settings | None = None) -
     scenario = scenario_for(topic)
     settings = settings or Settings.from_env()
     with connect(settings) as db:
+        seen = _row(db, session_id)  # what this request found on arrival
         check_segment(db, scenario)
         history = history_segments(db, scenario)
-    run = submit(scenario, settings=settings, session_id=session_id)
-    with connect(settings) as db:
-        record_generation(db, session_id, topic, run["run_id"], history,
-                          lock_timeout_seconds=settings["SCOUT_LOCK_TIMEOUT_SECONDS"])
+        if history["Consumer"]["transactions"] == 0:  # create_run would refuse it, after the claim
+            raise InvalidInput(f"the segment {topic} has no transaction history")
+        holding = False
+        try:
+            with db.application_lock(session_lock(session_id), settings["SCOUT_LOCK_TIMEOUT_SECONDS"]):
+                holding = True
+                current = _row(db, session_id)
+                if lost_to(current, seen):
+                    raise GenerationConflict(session_id, current["topic"], current["run_id"])
+                generation = claim(db, session_id, topic, current)
+                try:
+                    run = submit(scenario, settings=settings, session_id=session_id)
+                except BaseException as exc:
+                    _fail_start_quietly(db, session_id, generation, _one_line(exc))
+                    raise
+                if not attach(db, session_id, generation, topic, run["run_id"], history):
+                    found = _row(db, session_id) or {}  # the lock was lost and another generate got in
+                    raise GenerationConflict(session_id, found.get("topic"), found.get("run_id"))
+        except LockTimeout as exc:
+            if holding or isinstance(exc, GenerationConflict):
+                raise
+            found = _row(db, session_id) or {}  # the winner is still starting its run after the whole wait
+            raise GenerationConflict(session_id, found.get("topic"), found.get("run_id")) from None
     return status(session_id, settings=settings)
 
+
+# -- reading a session ------------------------------------------------------------------------------------
 
 def run_segments(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Market and Product of a completed run."""
@@ -175,79 +332,127 @@ def run_segments(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "Product": {"segment": "Product", **common, "units": results["units"]}}
 
 
-def progress_of(row: dict[str, Any], run: dict[str, Any] | None) -> dict[str, Any]:
-    """The session's state, percent, stage and error as its run makes them (pure)."""
+def _stale(updated_at: datetime | None, now: datetime, lease_seconds: float) -> bool:
+    return updated_at is not None and (now - updated_at).total_seconds() > lease_seconds
+
+
+def progress_of(row: dict[str, Any], run: dict[str, Any] | None, *, now: datetime | None = None,
+                lease_seconds: float = 300.0) -> dict[str, Any]:
+    """The session's state, percent, stage and error as its current generation's run makes them (pure).
+
+    States: processing, completed, failed, abandoned. A run status this code does not know is treated
+    as not completed (processing, with the run's own words). A run that stopped (``abandoned``: its
+    heartbeat is older than the lease) makes the session abandoned with the stage the run reached; a
+    claim whose generate died before starting its run is abandoned once it is older than the lease.
+    """
     if run is None:
+        if row["run_id"] is not None:
+            return {"state": "failed", "percent": row["percent"], "stage": "failed",
+                    "error": f"its Monte Carlo run {row['run_id']} no longer exists"}
+        if is_starting(row) and _stale(row["updated_at"], now or now_utc(), lease_seconds):
+            return {"state": "abandoned", "percent": row["percent"], "stage": row["stage"],
+                    "error": f"the generate that claimed the session stopped before starting its run "
+                             f"(nothing for more than {lease_seconds:g} s)"}
         return {k: row[k] for k in ("state", "percent", "stage", "error")}
-    if run["status"] == "completed":
+    status = run["status"]
+    if status == "completed":
         return {"state": "completed", "percent": 100, "stage": "completed", "error": None}
-    done = int(HISTORY_PERCENT + (100 - HISTORY_PERCENT) * run["batches_done"] / run["batches"])
-    if run["status"] == "failed":
+    done = int(HISTORY_PERCENT + (100 - HISTORY_PERCENT) * run["batches_done"] / max(run["batches"], 1))
+    if status == "failed":
         return {"state": "failed", "percent": done, "stage": "failed", "error": run["error"]}
-    stage = ("combining scenario batches" if run["status"] == "combining"
-             else f"simulating scenarios ({run['batches_done']}/{run['batches']} batches)")
+    if status == "abandoned":
+        return {"state": "abandoned", "percent": done, "stage": run["stage"],
+                "error": run.get("error") or f"its Monte Carlo run {run['run_id']} stopped (no heartbeat within "
+                                             f"the lease)"}
+    if status == "combining":
+        stage = "combining scenario batches"
+    elif status == "processing":
+        stage = f"simulating scenarios ({run['batches_done']}/{run['batches']} batches)"
+    else:
+        stage = f"run {status}: {run.get('stage')}"
     return {"state": "processing", "percent": done, "stage": stage, "error": None}
 
 
 def _status_row(db: Database, session_id: str) -> dict[str, Any]:
-    rows = db.query_dicts(_SELECT_STATUS, (session_id,))
-    if not rows:
+    row = _row(db, session_id)
+    if row is None:
         raise NotFound(f"unknown session {session_id}")
-    return rows[0]
+    return row
 
 
-def _run_of(db: Database, row: dict[str, Any]) -> dict[str, Any] | None:
+def _run_of(db: Database, row: dict[str, Any], lease_seconds: float) -> dict[str, Any] | None:
+    """The current generation's run as reported (``abandoned`` once silent for the lease), if it has one
+    and it still exists."""
     from scout.montecarlo.runs import get_run
 
     if not row["run_id"]:
         return None
     try:
-        return get_run(db, row["run_id"])
+        return get_run(db, row["run_id"], lease_seconds=lease_seconds)
     except NotFound:
         return None
 
 
-def _session(db: Database, session_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The session's row with its progress as the run makes it, and the run; records a run's end once."""
+def _session(db: Database, session_id: str, settings: Settings) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The session's row with its progress as the run makes it, and the run; records a run's end once
+    (completed or failed; an abandoned run may still be taken over and finish, so that is not recorded)."""
+    lease = settings["SCOUT_RUN_LEASE_SECONDS"]
     row = _status_row(db, session_id)
-    run = _run_of(db, row)
+    run = _run_of(db, row, lease)
     stored_state = row["state"]
-    row.update(progress_of(row, run))
-    if stored_state == "processing" and row["state"] != "processing":
+    row.update(progress_of(row, run, lease_seconds=lease))
+    if stored_state == "processing" and row["state"] in ("completed", "failed") and row["run_id"]:
         db.retry_transaction(lambda tx: tx.execute(_RECORD_RUN_END, (
-            row["state"], row["percent"], row["stage"], row["error"], now_utc(), session_id, row["run_id"])),
-            what=f"recording the end of results session {session_id}")
+            row["state"], row["percent"], row["stage"], row["error"], now_utc(), session_id,
+            row["generation"] or "", row["run_id"])), what=f"recording the end of results session {session_id}")
     return row, run
 
 
-def _segments(db: Database, session_id: str, run: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    found = {name: json.loads(payload) for name, payload in db.query(_SELECT_SEGMENTS, (session_id,))
+def _served_run(row: dict[str, Any], run: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The run whose Market and Product the session serves: its current generation's, once completed
+    (a run started for the session, or one recorded for it by ``record_generation``)."""
+    if run is None or run["status"] != "completed" or run["run_id"] != row["run_id"]:
+        return None
+    return run if run.get("session_id") in (None, row["session_id"]) else None
+
+
+def _segments(db: Database, row: dict[str, Any], run: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    found = {name: json.loads(payload)
+             for name, payload in db.query(_SELECT_SEGMENTS, (row["session_id"], row["generation"] or ""))
              if name not in RUN_SEGMENTS}
-    if run is not None and run["status"] == "completed":
-        found.update(run_segments(run))
+    served = _served_run(row, run)
+    if served is not None:
+        found.update(run_segments(served))
     return found
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "generation"}
 
 
 def status(session_id: str, *, settings: Settings | None = None) -> dict[str, Any]:
     from scout.db import connect
 
     session_id = check_session_id(session_id)
-    with connect(settings or Settings.from_env()) as db:
-        row, run = _session(db, session_id)
-        row["ready"] = sorted(_segments(db, session_id, run))
-        return row
+    settings = settings or Settings.from_env()
+    with connect(settings) as db:
+        row, run = _session(db, session_id, settings)
+        row["ready"] = sorted(_segments(db, row, run))
+        return _public(row)
 
 
 def segment(session_id: str, name: str, *, settings: Settings | None = None) -> dict[str, Any]:
     from scout.db import connect
 
     session_id, wanted = check_session_id(session_id), segment_name(name)
-    with connect(settings or Settings.from_env()) as db:
-        row, run = _session(db, session_id)
+    settings = settings or Settings.from_env()
+    with connect(settings) as db:
+        row, run = _session(db, session_id, settings)
         if wanted in RUN_SEGMENTS:
-            found = run_segments(run).get(wanted) if run is not None and run["status"] == "completed" else None
+            served = _served_run(row, run)
+            found = run_segments(served)[wanted] if served is not None else None
         else:
-            stored = db.query_one(_SELECT_SEGMENT, (session_id, wanted))
+            stored = db.query_one(_SELECT_SEGMENT, (session_id, wanted, row["generation"] or ""))
             found = json.loads(stored[0]) if stored else None
     if found is None:
         raise NotFound(f"segment {wanted} of session {session_id} is not ready (state {row['state']})")
@@ -258,29 +463,33 @@ def complete(session_id: str, *, settings: Settings | None = None) -> dict[str, 
     from scout.db import connect
 
     session_id = check_session_id(session_id)
-    with connect(settings or Settings.from_env()) as db:
-        row, run = _session(db, session_id)
-        found = _segments(db, session_id, run)
-    return {"session_id": session_id, "state": row["state"], "topic": row["topic"],
+    settings = settings or Settings.from_env()
+    with connect(settings) as db:
+        row, run = _session(db, session_id, settings)
+        found = _segments(db, row, run)
+    return {"session_id": session_id, "state": row["state"], "topic": row["topic"], "run_id": row["run_id"],
             "segments": {name: found.get(name) for name in SEGMENTS}}
 
 
 def clear_rows(db: Database, session_id: str) -> int:
-    """Delete the session (its row first, as ``generate`` locks it first); returns the rows of its state."""
+    """Delete the session (its row first, as ``generate`` writes it first); returns the rows of its state."""
     cleared = db.execute(_DELETE_STATUS, (session_id,))
     db.execute(_DELETE_SEGMENTS, (session_id,))
     return cleared
 
 
 def clear(session_id: str, *, settings: Settings | None = None) -> dict[str, Any]:
+    """Delete the session; under its lock, so a generate starting its run finishes (or fails) first."""
     from scout.db import connect
 
     session_id = check_session_id(session_id)
+    settings = settings or Settings.from_env()
 
     def delete(tx: Database) -> None:
         if clear_rows(tx, session_id) == 0:
             raise NotFound(f"unknown session {session_id}")
 
-    with connect(settings or Settings.from_env()) as db:
+    with connect(settings) as db, db.application_lock(session_lock(session_id),
+                                                      settings["SCOUT_LOCK_TIMEOUT_SECONDS"]):
         db.retry_transaction(delete, what=f"clearing results session {session_id}")
     return {"session_id": session_id, "cleared": True}

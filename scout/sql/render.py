@@ -217,6 +217,8 @@ def _run_the_jobs(folder: Path, transactions: int, seed: int, recorder: Statemen
         sessions.status("render-completed", settings=settings)
         sessions.segment("render-completed", "Market", settings=settings)
         sessions.complete("render-completed", settings=settings)
+        sessions.generate("render-completed", "all", settings=settings)  # a finished session generated again
+        queues[BATCH_QUEUE].take()
         sessions.clear("render-completed", settings=settings)
 
         sessions.generate("render-poisoned", f"category:{category}", settings=settings)

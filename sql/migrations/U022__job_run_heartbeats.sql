@@ -1,0 +1,1 @@
+DROP TABLE ops.job_run_heartbeats;
