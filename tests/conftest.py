@@ -62,6 +62,52 @@ def _azurite_binary() -> str:
     return found
 
 
+def storage_at(blob_port: int, queue_port: int | None = None) -> str:
+    """A connection string for Azurite's documented well-known development account (public, emulator only)
+    on 127.0.0.1: Blob on ``blob_port``, Queue on ``queue_port`` (the same port when not given)."""
+    account = "devstoreaccount1"
+    key = os.environ.get("AZURITE_ACCOUNT_KEY", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
+    return (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
+            f"BlobEndpoint=http://127.0.0.1:{blob_port}/{account};"
+            f"QueueEndpoint=http://127.0.0.1:{queue_port or blob_port}/{account};")
+
+
+class PrivateAzurite:
+    """An Azurite queue service of one test's own, so the test may stop it (storage going down)."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        full = Path(_azurite_binary())
+        queue_only = full.with_name("azurite-queue")
+        self.proc = subprocess.Popen([str(queue_only if queue_only.exists() else full), "--silent",
+                                      "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
+                                      "--queueHost", "127.0.0.1", "--queuePort", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("the test's own Azurite did not start")
+                time.sleep(0.1)
+
+    @property
+    def connection_string(self) -> str:
+        return storage_at(self.port)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory):
     """A real Azurite (Blob + Queue) on free loopback ports; yields its connection string."""
@@ -84,12 +130,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory):
                 proc.kill()
                 pytest.fail(f"Azurite did not start: {proc.stderr.read().decode(errors='replace')[-500:]}")
             time.sleep(0.1)
-    # Azurite's documented well-known development account (public, emulator only).
-    account = "devstoreaccount1"
-    key = os.environ.get("AZURITE_ACCOUNT_KEY", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
-    conn = (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
-            f"BlobEndpoint=http://127.0.0.1:{blob_port}/{account};"
-            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{account};")
+    conn = storage_at(blob_port, queue_port)
     try:
         yield conn
     finally:

@@ -6,10 +6,8 @@ a listener there that never answers."""
 
 import json
 import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -18,52 +16,7 @@ from scout.db import connect
 from scout.jobs import dispatch
 from scout.jobs.runs import JobFailed, get_run, now_utc
 from scout.storage import FAIL_FAST, StorageUnavailable, send_all
-from tests.conftest import _azurite_binary, _free_port, call_http
-
-ACCOUNT = "devstoreaccount1"
-KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="  # Azurite's public key
-
-
-def storage_at(port: int) -> str:
-    """A connection string for a storage account on 127.0.0.1:<port> (Azurite's account and key)."""
-    return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};QueueEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
-
-
-class PrivateAzurite:
-    """An Azurite queue service of this test's own, so the test may stop it."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        full = Path(_azurite_binary())
-        queue_only = full.with_name("azurite-queue")
-        self.proc = subprocess.Popen([str(queue_only if queue_only.exists() else full), "--silent",
-                                      "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
-                                      "--queueHost", "127.0.0.1", "--queuePort", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail("the test's own Azurite did not start")
-                time.sleep(0.1)
-
-    @property
-    def connection_string(self) -> str:
-        return storage_at(self.port)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+from tests.conftest import PrivateAzurite, _free_port, call_http, storage_at
 
 
 class AnswerLosingProxy:
@@ -319,3 +272,16 @@ def test_http_submit_with_storage_down_is_a_fast_503_with_retry_after(migrated, 
     assert status == 503 and response.headers["Retry-After"] == "30"
     assert body["error"] == "storage_unavailable" and "storage unavailable" in body["message"]
     assert runs_of(migrated) == []
+
+
+def test_reading_the_latest_blob_export_with_storage_down_is_storage_unavailable_within_seconds(monkeypatch):
+    """GET /api/exports/flat/latest against a Blob destination answers 503 fast, not after the SDK's retries."""
+    from scout.exports.destinations import BlobDestination
+
+    port = _free_port()  # nothing listens there
+    settings = settings_with_storage(monkeypatch, storage_at(port))
+    destination = BlobDestination(f"http://127.0.0.1:{port}/devstoreaccount1/exports", settings)
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="reading the latest export"):
+        destination.latest()
+    assert time.monotonic() - started < 10

@@ -194,7 +194,7 @@ def test_a_submit_whose_batches_cannot_all_be_queued_fails_its_run_in_the_same_c
 
     import scout.storage
     from scout.storage import StorageUnavailable
-    from tests.test_atomic_submit import PrivateAzurite
+    from tests.conftest import PrivateAzurite
 
     storage = PrivateAzurite()
     try:

@@ -261,12 +261,19 @@ class BlobDestination:
         _staging_locks.release(staging)
 
     def latest(self) -> dict[str, Any] | None:
+        """The latest manifest, read while a caller waits: with a fail-fast client, so a storage outage is
+        a StorageUnavailable (503) within seconds, not the SDK's minutes of retries."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        try:
-            data = self.container().download_blob(f"{self.prefix}/{LATEST}").readall()
-        except ResourceNotFoundError:
-            return None
+        from scout.storage import storage_errors
+
+        with storage_errors("reading the latest export"):
+            container = blob_service_for(self.account_url, self.settings, fail_fast=True).get_container_client(
+                self.container_name)
+            try:
+                data = container.download_blob(f"{self.prefix}/{LATEST}").readall()
+            except ResourceNotFoundError:
+                return None
         return json.loads(data)
 
 
@@ -286,17 +293,22 @@ def split_blob_url(url: str) -> tuple[str, str, str]:
     return f"{parsed.scheme}://{parsed.netloc}/{parts[0]}", parts[1], "/".join(parts[2:])
 
 
-def blob_service_for(account_url: str, settings: Settings) -> Any:
+def blob_service_for(account_url: str, settings: Settings, *, fail_fast: bool = False) -> Any:
+    """A client for the account; ``fail_fast`` for reads a caller waits on (``scout.storage.FAIL_FAST``),
+    the SDK's patient defaults for uploads."""
     from azure.storage.blob import BlobServiceClient
 
+    from scout.storage import FAIL_FAST
+
+    options = FAIL_FAST if fail_fast else {}
     conn = settings["AzureWebJobsStorage"]
     if conn:
         fields = dict(p.split("=", 1) for p in conn.split(";") if "=" in p)
         if fields.get("BlobEndpoint", "").rstrip("/") == account_url.rstrip("/"):
-            return BlobServiceClient.from_connection_string(conn)
+            return BlobServiceClient.from_connection_string(conn, **options)
     from scout.secrets import azure_credential
 
-    return BlobServiceClient(account_url, credential=azure_credential(settings))
+    return BlobServiceClient(account_url, credential=azure_credential(settings), **options)
 
 
 def destination_for(out: str | None, settings: Settings) -> LocalDestination | BlobDestination:
