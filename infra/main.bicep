@@ -17,6 +17,16 @@ param sqlAdminObjectId string
 @description('Display name (login) of that Microsoft Entra administrator.')
 param sqlAdminLogin string
 
+@allowed([ 'User', 'Group' ])
+@description('Whether sqlAdminObjectId is a user or a group (a group of administrators is recommended).')
+param sqlAdminPrincipalType string = 'User'
+
+@description('Private networking: a VNet the app integrates with, private endpoints for storage, Key Vault and Azure SQL, and their public network access off. The postprovision hook then has to run from inside the VNet.')
+param vnetEnabled bool = false
+
+@description('Public IP address of whoever runs the postprovision hook, allowed through the SQL firewall (empty: none; unused with vnetEnabled).')
+param sqlClientIpAddress string = ''
+
 @description('Resource id of the action group the alerts notify (empty: alerts fire without notifying).')
 param actionGroupId string = ''
 
@@ -60,6 +70,7 @@ module storage 'core/storage.bicep' = {
     location: location
     tags: tags
     principalId: identity.outputs.principalId
+    privateOnly: vnetEnabled
   }
 }
 
@@ -71,6 +82,7 @@ module keyVault 'core/keyvault.bicep' = {
     location: location
     tags: tags
     principalId: identity.outputs.principalId
+    privateOnly: vnetEnabled
   }
 }
 
@@ -84,6 +96,22 @@ module sql 'core/sql.bicep' = {
     tags: tags
     adminObjectId: sqlAdminObjectId
     adminLogin: sqlAdminLogin
+    adminPrincipalType: sqlAdminPrincipalType
+    privateOnly: vnetEnabled
+    clientIpAddress: sqlClientIpAddress
+  }
+}
+
+module network 'core/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: 'vnet-scout-${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountId: storage.outputs.id
+    keyVaultId: keyVault.outputs.id
+    sqlServerId: sql.outputs.id
   }
 }
 
@@ -107,6 +135,7 @@ module function 'app/function.bicep' = {
     migrationsSchedule: migrationsSchedule
     exportSchedule: exportSchedule
     montecarloSchedule: montecarloSchedule
+    subnetId: vnetEnabled ? network.outputs.appSubnetId : ''
   }
 }
 
@@ -116,5 +145,6 @@ output AZURE_FUNCTION_APP_NAME string = function.outputs.name
 output APP_IDENTITY_NAME string = identity.outputs.name
 output SQL_SERVER_FQDN string = sql.outputs.serverFqdn
 output SQL_DATABASE_NAME string = sql.outputs.databaseName
+output VNET_ENABLED bool = vnetEnabled
 output KEY_VAULT_URI string = keyVault.outputs.uri
 output WORKBOOK_ID string = monitoring.outputs.workbookId

@@ -1,6 +1,6 @@
 """Secrets come from Key Vault through the managed identity; environment variables only for local work.
 
-With ``KEY_VAULT_URL`` set, a secret is read with ``SecretClient`` + ``DefaultAzureCredential`` and
+With ``KEY_VAULT_URL`` set, a secret is read with ``SecretClient`` + the process's credential and
 cached for ``SCOUT_SECRET_CACHE_SECONDS``; any failure is an error naming the vault and the secret —
 never a fallback, never the value. With no vault (local development) the secret ``sql-password`` is
 read from ``SCOUT_SECRET_SQL_PASSWORD``.
@@ -23,11 +23,23 @@ class SecretError(RuntimeError):
     """A secret could not be read; the message names the vault and secret, never a value."""
 
 
+_credentials: dict[tuple[Any, str], Any] = {}
+_credentials_lock = threading.Lock()
+
+
 def azure_credential(settings: Settings) -> Any:
-    """DefaultAzureCredential: the managed identity in Azure (AZURE_CLIENT_ID picks a user-assigned one)."""
+    """The process's one DefaultAzureCredential for AZURE_CLIENT_ID (the managed identity in Azure; the
+    client id picks a user-assigned one). Tokens are cached per credential object, so SQL connections,
+    Key Vault and storage clients share it: only the first request for a scope goes to Entra ID.
+    Keyed by the class too: where ``azure.identity.DefaultAzureCredential`` is replaced (tests stand in
+    for Entra ID that way), the replacement is used."""
     from azure.identity import DefaultAzureCredential
 
-    return DefaultAzureCredential(managed_identity_client_id=settings["AZURE_CLIENT_ID"] or None)
+    key = (DefaultAzureCredential, settings["AZURE_CLIENT_ID"] or "")
+    with _credentials_lock:
+        if key not in _credentials:
+            _credentials[key] = DefaultAzureCredential(managed_identity_client_id=key[1] or None)
+        return _credentials[key]
 
 
 def env_name(secret_name: str) -> str:
@@ -43,7 +55,7 @@ class SecretProvider:
                  environ: dict[str, str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.vault_url = vault_url.rstrip("/")
         self.ttl = ttl
-        self._credential = credential
+        self.credential = credential
         self._client_factory = client_factory
         self._client: Any = None
         self._environ = os.environ if environ is None else environ
@@ -54,11 +66,11 @@ class SecretProvider:
     def _secret_client(self) -> Any:
         if self._client is None:
             if self._client_factory is not None:
-                self._client = self._client_factory(self.vault_url, self._credential)
+                self._client = self._client_factory(self.vault_url, self.credential)
             else:
                 from azure.keyvault.secrets import SecretClient
 
-                self._client = SecretClient(self.vault_url, self._credential)
+                self._client = SecretClient(self.vault_url, self.credential)
         return self._client
 
     def get(self, name: str) -> str:

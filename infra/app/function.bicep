@@ -16,6 +16,8 @@ param sqlDatabaseName string
 param migrationsSchedule string
 param exportSchedule string
 param montecarloSchedule string
+@description('Subnet (delegated to Microsoft.App/environments) the app integrates with; empty: no VNet.')
+param subnetId string = ''
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -32,12 +34,12 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222:Public endpoint with function/admin keys: no VNet on this plan
+  // checkov:skip=CKV_AZURE_222:Inbound stays public for callers outside Azure, guarded by function/admin keys; vnetEnabled integrates the app's outbound traffic with the VNet, it adds no inbound private endpoint
   // checkov:skip=CKV_AZURE_17:Callers use function keys and Entra tokens, not client certificates
   // checkov:skip=CKV_AZURE_212:Flex Consumption scales from zero; a minimum instance count is a cost, not a failover need here
   // checkov:skip=CKV_AZURE_213:GET /api/health exists; Flex Consumption has no App Service health-check setting
   // checkov:skip=CKV_AZURE_56:Authentication is by function and admin keys plus the platform's; no end-user sign-in
-  // checkov:skip=CKV_AZURE_221:No VNet on this plan: public access with function/admin keys
+  // checkov:skip=CKV_AZURE_221:See CKV_AZURE_222: inbound is public by design, with function/admin keys; outbound is VNet-integrated when vnetEnabled
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': 'api' })
@@ -49,6 +51,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -70,7 +73,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   resource settings 'config' = {
   // checkov:skip=CKV_AZURE_66:These are app settings, not siteConfig: request tracing does not apply to Functions
   // checkov:skip=CKV_AZURE_63:Functions log to Application Insights, not App Service HTTP logs
-  // checkov:skip=CKV_AZURE_222:See the site: public endpoint with keys
+  // checkov:skip=CKV_AZURE_222:See the site: inbound is public by design, guarded by function/admin keys
   // checkov:skip=CKV_AZURE_80:Python app: .NET Framework version does not apply
   // checkov:skip=CKV_AZURE_13:Function and admin keys guard the endpoints (Easy Auth would break the key-based callers)
   // checkov:skip=CKV_AZURE_88:Flex Consumption deploys from a blob container, not Azure Files

@@ -4,13 +4,15 @@ param name string
 param location string
 param tags object
 param principalId string
+@description('True when the app reaches the vault by a private endpoint only (vnetEnabled).')
+param privateOnly bool = false
 
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_109:Flex Consumption without a VNet reaches the vault publicly; access is RBAC-only
-  // checkov:skip=CKV_AZURE_189:Public network access is needed by the Flex Consumption app without a VNet
-  // checkov:skip=CKV2_AZURE_32:No private endpoint without a VNet; see above
+  // checkov:skip=CKV_AZURE_109:The ACL allows all only while vnetEnabled is false (app not VNet-integrated); with vnetEnabled it denies by default; access is RBAC-only either way
+  // checkov:skip=CKV_AZURE_189:Public network access only while vnetEnabled is false; with vnetEnabled it is Disabled
+  // checkov:skip=CKV2_AZURE_32:The private endpoint is declared in core/network.bicep, deployed when vnetEnabled is true
   name: name
   location: location
   tags: tags
@@ -21,8 +23,8 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
-    publicNetworkAccess: 'Enabled'
-    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
+    networkAcls: { defaultAction: privateOnly ? 'Deny' : 'Allow', bypass: 'AzureServices' }
   }
 }
 
@@ -38,3 +40,4 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 
 output uri string = vault.properties.vaultUri
 output name string = vault.name
+output id string = vault.id

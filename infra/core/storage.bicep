@@ -4,6 +4,8 @@ param location string
 param tags object
 @description('Principal id of the app identity.')
 param principalId string
+@description('True when the app reaches storage by private endpoints only (vnetEnabled).')
+param privateOnly bool = false
 
 var deploymentContainer = 'app-package'
 var exportsContainer = 'exports'
@@ -13,9 +15,9 @@ var queues = [ 'scout-jobs', 'scout-jobs-poison', 'scout-montecarlo-batches', 's
 var roles = [ 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', '974c5e8b-45b9-4653-ba55-5f855dd0fb88', '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  // checkov:skip=CKV_AZURE_35:Flex Consumption without a VNet reaches storage publicly; every request needs Entra ID
-  // checkov:skip=CKV_AZURE_59:See CKV_AZURE_35: public endpoint, Entra-only access (shared keys are off)
-  // checkov:skip=CKV2_AZURE_33:No private endpoint on Flex Consumption without a VNet
+  // checkov:skip=CKV_AZURE_35:Public network access only while vnetEnabled is false (the app is not VNet-integrated); with vnetEnabled it is Disabled and defaultAction Deny; every request needs Entra ID either way
+  // checkov:skip=CKV_AZURE_59:See CKV_AZURE_35: public only while vnetEnabled is false; shared keys are off, so access is Entra-only
+  // checkov:skip=CKV2_AZURE_33:Private endpoints (blob, queue, table) are declared in core/network.bicep, deployed when vnetEnabled is true
   // checkov:skip=CKV_AZURE_33:Queue logging goes to Log Analytics through diagnostic settings
   // checkov:skip=CKV_AZURE_206:Locally redundant storage suffices: exports are regenerated nightly
   // checkov:skip=CKV2_AZURE_38:No soft delete needed: exports are regenerated nightly
@@ -33,8 +35,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     defaultToOAuthAuthentication: true
-    publicNetworkAccess: 'Enabled'
-    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    publicNetworkAccess: privateOnly ? 'Disabled' : 'Enabled'
+    networkAcls: { defaultAction: privateOnly ? 'Deny' : 'Allow', bypass: privateOnly ? 'None' : 'AzureServices' }
   }
 }
 
@@ -66,6 +68,7 @@ resource assignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for
 }]
 
 output name string = storage.name
+output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainer string = deploymentContainer
 output exportsContainer string = exportsContainer

@@ -19,6 +19,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     commands = command_group(sub, "demo", "synthetic demo data")
     p = add_command(commands, "seed", _seed, "fill the source tables with realistic synthetic data",
                     "fill the source tables with realistic synthetic data (deterministic for a seed)")
-    p.add_argument("--transactions", type=int, default=12047, help="how many transactions (default 12047)")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--transactions", type=int, default=12047, help="how many transactions")
+    p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
     p.add_argument("--replace", action="store_true", help="delete existing source rows first")

@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(commands, "flat", _flat, "one row per transaction, validated, as CSV + Parquet + manifest",
                     "stream dbo.v_flat_export_sheet, check base = rows = unique IDs, publish")
     p.add_argument("--out", help="folder or blob container URL (default: SCOUT_EXPORT_DESTINATION)")
-    p.add_argument("--limit", type=_limit, help="export only the first N transactions (by ID)")
-    p.add_argument("--format", default="csv,parquet", help="csv, parquet or both (default csv,parquet)")
+    p.add_argument("--limit", type=_limit, help="export only the first N transactions (by ID; default: all)")
+    p.add_argument("--format", default="csv,parquet", help="csv, parquet or both, comma-separated")
     p.add_argument("--full", action="store_true",
                    help="summarize every basket again, not only new transactions (after item corrections)")
     p.add_argument("--allow-shrink", action="store_true",

@@ -49,7 +49,7 @@ def _show(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     commands = command_group(sub, "jobs", "job-run history")
     p = add_command(commands, "list", _list, "latest job runs, newest first")
-    p.add_argument("--job", help="only this job, e.g. migrations.apply")
-    p.add_argument("--limit", type=_limit, default=20, help=f"how many runs (1 to {MAX_LIMIT}, default 20)")
+    p.add_argument("--job", help="only this job, e.g. migrations.apply (default: every job)")
+    p.add_argument("--limit", type=_limit, default=20, help=f"how many runs, 1 to {MAX_LIMIT}")
     p = add_command(commands, "show", _show, "one job run with its summary")
-    p.add_argument("run_id")
+    p.add_argument("run_id", help="the run id `scout jobs list` shows")

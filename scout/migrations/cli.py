@@ -82,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     commands = command_group(sub, "migrate", "apply and inspect database migrations")
     add_command(commands, "status", _status, "list applied and pending migrations")
     p = add_command(commands, "apply", _apply, "apply pending migrations (versioned, then changed repeatables)")
-    p.add_argument("--target", help="stop after this version")
+    p.add_argument("--target", help="stop after this version (default: apply every pending one)")
     p.add_argument("--dry-run", action="store_true", help="print the SQL each engine would run; change nothing")
     add_command(commands, "verify", _verify,
                 "compare the ledger with the files and lint them (exit 1 when they differ or break the subset)")

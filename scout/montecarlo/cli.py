@@ -9,6 +9,7 @@ from typing import Any
 from scout.cli import add_command, command_group, emit, progress_printer, table
 from scout.errors import InvalidInput
 from scout.montecarlo import job
+from scout.montecarlo.scenario import Scenario
 
 
 def format_run(run: dict[str, Any]) -> str:
@@ -64,18 +65,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(commands, "run", _run, "simulate a scenario here, in a process pool",
                     "simulate a scenario's revenue and units over a horizon, in local batches")
     p.add_argument("--segment", action="append", metavar="KEY=VALUE",
-                   help="region, store, brand, category or role (repeatable); default: all")
-    p.add_argument("--iterations", type=int, help="default 1000")
-    p.add_argument("--horizon-days", type=int, help="default 30")
-    p.add_argument("--seed", type=int, help="same seed, same numbers (whatever --batches)")
-    p.add_argument("--batches", type=int, help="default 4")
-    p.add_argument("--price-change", type=float, help="price change in percent")
-    p.add_argument("--elasticity", type=float, help="price elasticity of transactions (default -1.2)")
-    p.add_argument("--promo-uplift", type=float, help="promotion uplift of transactions in percent")
-    p.add_argument("--store-change", type=int, help="change in the number of stores")
-    p.add_argument("--target", type=float, help="revenue target: report P(revenue > target)")
+                   help="region, store, brand, category or role (repeatable; default: all stores)")
+    p.add_argument("--iterations", type=int, help=f"simulated futures (default: {Scenario.iterations})")
+    p.add_argument("--horizon-days", type=int, help=f"days simulated ahead (default: {Scenario.horizon_days})")
+    p.add_argument("--seed", type=int, help="same seed, same numbers, whatever --batches (default: a fresh random seed)")
+    p.add_argument("--batches", type=int,
+                   help=f"how many batches the run is split into, simulated in parallel (default: {Scenario.batches})")
+    p.add_argument("--price-change", type=float, help=f"price change in percent (default: {Scenario.price_change_pct:g})")
+    p.add_argument("--elasticity", type=float, help=f"price elasticity of transactions (default: {Scenario.elasticity})")
+    p.add_argument("--promo-uplift", type=float, help=f"promotion uplift of transactions in percent (default: {Scenario.promo_uplift_pct:g})")
+    p.add_argument("--store-change", type=int, help=f"change in the number of stores (default: {Scenario.store_change})")
+    p.add_argument("--target", type=float, help="revenue target: report P(revenue > target) (default: none)")
     p.add_argument("--resume", metavar="RUN_ID",
                    help="continue a run whose process died (shown abandoned): simulate only the batches not "
                         "stored yet, then combine")
     p = add_command(commands, "show", _show, "a stored run with its results")
-    p.add_argument("run_id")
+    p.add_argument("run_id", help="the run id `scout montecarlo run` printed")

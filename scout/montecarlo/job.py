@@ -85,7 +85,7 @@ def _simulate_and_store(db: Database, run: dict[str, Any], batches: list[int], *
                 revenue, units, daily, seconds = future.result()
                 runs.store_batch(db, run["run_id"], batch, revenue, units, daily, seconds=seconds)
                 done += 1
-                progress(_bar(done, total))
+                _report_batches(progress, done, total)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -148,9 +148,19 @@ def resume_local(run_id: str, *, workers: int | None = None, settings: Settings 
         return resumed
 
 
-def _bar(done: int, total: int, width: int = 30) -> str:
-    filled = int(width * done / total)
-    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} batches"
+def _report_batches(progress: Callable[[str], None], done: int, total: int) -> None:
+    """Counted progress: the callback's ``step`` when it has one (the CLI draws a bar on a terminal),
+    else one plain line."""
+    step = getattr(progress, "step", None)
+    if step is not None:
+        step(done, total, "batches")
+    else:
+        progress(_bar(done, total))
+
+
+def _bar(done: int, total: int) -> str:
+    """The plain line of batch progress (logs, tests and callbacks without ``step``)."""
+    return f"{done}/{total} batches"
 
 
 def submit(raw: dict[str, Any] | Scenario, *, settings: Settings | None = None, trigger: str = "http",

@@ -21,5 +21,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "scratch DuckDB database, named after the code that sends it) and the Azure SQL "
                     "backend's own statements, one file per statement")
     p.add_argument("--engine", choices=render.ENGINES, default="mssql",
-                   help="mssql: the T-SQL Azure SQL runs (default); duckdb: its DuckDB translation")
+                   help="mssql: the T-SQL Azure SQL runs; duckdb: its DuckDB translation")
     p.add_argument("--out", required=True, help="folder to write into (created if missing)")

@@ -100,10 +100,10 @@ def send_all(queue: Any, messages: Iterable[str], *, what: str = "queueing the w
 
 
 def _credential(settings: Settings) -> Any:
-    from azure.identity import DefaultAzureCredential
+    """The process's shared credential (scout.secrets.azure_credential): its tokens are cached."""
+    from scout.secrets import azure_credential
 
-    client_id = settings["AZURE_CLIENT_ID"] or None
-    return DefaultAzureCredential(managed_identity_client_id=client_id)
+    return azure_credential(settings)
 
 
 def queue_client(settings: Settings, queue_name: str, *, create: bool = True) -> Any:
