@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 BARE = "import time; t = time.perf_counter(); import azure.functions; print(time.perf_counter() - t)"
-APP = ("import sys, time; sys.path.insert(0, %r); t = time.perf_counter(); import function_app; "
-       "function_app.app.get_functions(); print(time.perf_counter() - t)") % str(ROOT)
+APP = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); t = time.perf_counter(); import function_app; "
+       "function_app.app.get_functions(); print(time.perf_counter() - t)")
 
 
 def measure(code: str, runs: int) -> float:

@@ -7,7 +7,8 @@ one Monte Carlo run. Each stage is a normal recorded job; the first failure stop
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from scout.cli import emit, progress_printer
 

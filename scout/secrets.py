@@ -12,7 +12,8 @@ import os
 import re
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from scout.config import ConfigError, Settings
 
@@ -92,8 +93,12 @@ class SecretProvider:
         return value
 
     def _fetch(self, name: str) -> str:
-        from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ResourceNotFoundError,
-                                           ServiceRequestError)
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+        )
 
         where = f"secret {name} in {self.vault_url}"
         try:

@@ -4,9 +4,9 @@ import pytest
 
 from scout.db.duckdb_backend import DuckDBDatabase
 from scout.migrations.files import discover
+from tests.conftest import call_http
 
 MIGRATION_COUNT = len(discover().versioned) + len(discover().repeatable)
-from tests.conftest import call_http
 
 
 def test_health_tells_version_reachability_and_pending_count(settings, functions):

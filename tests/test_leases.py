@@ -28,8 +28,7 @@ from scout.config import Settings
 from scout.db import connect
 from scout.jobs.leases import ABANDONED, effective_status
 from scout.jobs.runs import JobFailed, beat, get_run, now_utc, record_start, run_job
-from scout.montecarlo import job as montecarlo
-from scout.montecarlo import model, runs
+from scout.montecarlo import job as montecarlo, model, runs
 
 #: The lease of the children and of the reads after them: short, so the tests wait about a second.
 LEASE = 1.0

@@ -77,7 +77,8 @@ def test_eight_batches_finishing_at_once_complete_their_run_exactly_once_50_time
         partials = [runs.simulate(run, b) for b in range(8)]
         before = len(combines)
 
-        at_once(history, lambda db, b: runs.store_batch(db, run["run_id"], b, *partials[b]), 8)
+        at_once(history, lambda db, b, run=run, partials=partials: runs.store_batch(db, run["run_id"], b, *partials[b]),
+                8)
 
         assert len(combines) - before == 1, f"repetition {repetition}: combined {len(combines) - before} times"
         done, finished = show(history, run["run_id"])

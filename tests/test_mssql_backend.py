@@ -13,9 +13,21 @@ from scout.db.base import DatabaseError, LockLost, LockTimeout, TransactionConfl
 from scout.db.mssql_backend import BACKEND_STATEMENTS, MssqlDatabase, TransientDatabaseError
 from scout.db.retry import error_numbers, error_parts, is_transient
 from tests.fakes.azure_wire import FakeEntraCredential
-from tests.fakes.fake_pyodbc import (NO_RESULTS, Count, Deadlock, Drop, FakePyodbc, FakeSqlServer, Fails, Rows,
-                                     database_unavailable, deadlock_victim, login_failed, login_timeout,
-                                     primary_key_violation)
+from tests.fakes.fake_pyodbc import (
+    NO_RESULTS,
+    Count,
+    Deadlock,
+    Drop,
+    Fails,
+    FakePyodbc,
+    FakeSqlServer,
+    Rows,
+    database_unavailable,
+    deadlock_victim,
+    login_failed,
+    login_timeout,
+    primary_key_violation,
+)
 
 LOCK_WITHOUT_NOCOUNT = BACKEND_STATEMENTS["application_lock"].replace("SET NOCOUNT ON; ", "")
 

@@ -61,7 +61,7 @@ def test_every_requirement_has_a_floor_and_the_installed_version_meets_it():
 def test_each_lock_pins_every_package_with_hashes_and_meets_the_floors(lock_file, floors_from):
     pins = lock(lock_file)
     assert pins, f"{lock_file} pins nothing"
-    for package, (pinned, hashes) in pins.items():
+    for package, (_pinned, hashes) in pins.items():
         assert hashes and all(h.startswith("sha256:") and len(h) == 71 for h in hashes), f"{package}: {hashes}"
     for name in floors_from:
         for package, requirement in requirements(name).items():

@@ -11,8 +11,8 @@ from scout.config import Settings
 from scout.db import connect
 from scout.montecarlo import BATCH_QUEUE, job
 from scout.results import sessions
-from tests.conftest import call_http
 from tests.concurrency import at_once
+from tests.conftest import call_http
 
 API = "http://host/api/v3/data-driven-results"
 

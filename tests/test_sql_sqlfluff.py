@@ -15,7 +15,7 @@ import multiprocessing
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pytest
 
@@ -61,7 +61,7 @@ def _linter():
                                                 "large_file_skip_byte_limit": 0}))
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_problems(sql: str) -> tuple[str, ...]:
     """What sqlfluff's tsql grammar cannot parse in ``sql`` (nothing: it parses)."""
     parsed = _linter().parse_string(sql)

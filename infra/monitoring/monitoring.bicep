@@ -1,5 +1,6 @@
 // Log Analytics + Application Insights (local auth off: the app publishes with its identity),
-// the alert rules and the Scout Jobs workbook, all reading the events of scout/monitoring/events.py.
+// the alert rules and the Scout Jobs workbook, all reading the events of scout/monitoring/events.py
+// (their fields are customDimensions: the app exports them with OpenTelemetry, scout/monitoring/telemetry.py).
 param location string
 param tags object
 param resourceToken string
@@ -37,11 +38,13 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// window: the rule's query time range, which bounds every ago() in the query (tests/test_telemetry.py checks it
+// covers the query's look-back); frequency: how often it runs (never longer than the window: no gaps).
 var alerts = [
-  { name: 'function-failures', severity: 2, query: loadTextContent('alert-function-failures.kql'), description: 'A function invocation failed' }
-  { name: 'job-failed', severity: 2, query: loadTextContent('alert-job-failed.kql'), description: 'A Scout job run was recorded as failed' }
-  { name: 'export-validation-failed', severity: 1, query: loadTextContent('alert-export-validation.kql'), description: 'The flat export failed validation; nothing was published' }
-  { name: 'montecarlo-stuck', severity: 3, query: loadTextContent('alert-montecarlo-stuck.kql'), description: 'A Monte Carlo run has been processing for over two hours' }
+  { name: 'function-failures', severity: 2, window: 'PT1H', frequency: 'PT15M', query: loadTextContent('alert-function-failures.kql'), description: 'A function invocation failed' }
+  { name: 'job-failed', severity: 2, window: 'PT1H', frequency: 'PT15M', query: loadTextContent('alert-job-failed.kql'), description: 'A Scout job run was recorded as failed' }
+  { name: 'export-validation-failed', severity: 1, window: 'PT1H', frequency: 'PT15M', query: loadTextContent('alert-export-validation.kql'), description: 'The flat export failed validation; nothing was published' }
+  { name: 'montecarlo-stuck', severity: 3, window: 'P1D', frequency: 'PT1H', query: loadTextContent('alert-montecarlo-stuck.kql'), description: 'A Monte Carlo run has been processing for over two hours' }
 ]
 
 resource rules 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = [for alert in alerts: {
@@ -53,8 +56,8 @@ resource rules 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = [fo
     severity: alert.severity
     enabled: true
     scopes: [ appInsights.id ]
-    evaluationFrequency: 'PT15M'
-    windowSize: 'PT1H'
+    evaluationFrequency: alert.frequency
+    windowSize: alert.window
     criteria: {
       allOf: [
         {

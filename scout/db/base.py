@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 Row = tuple
 T = TypeVar("T")
@@ -137,7 +138,7 @@ class Database:
         raise NotImplementedError
 
     @contextmanager
-    def transaction(self, *, snapshot: bool = False) -> Iterator["Database"]:
+    def transaction(self, *, snapshot: bool = False) -> Iterator[Database]:
         """Everything inside commits together or not at all."""
         self.begin(snapshot=snapshot)
         try:
@@ -148,7 +149,7 @@ class Database:
         else:
             self.commit()
 
-    def retry_transaction(self, work: Callable[["Database"], T], *, attempts: int = 8,
+    def retry_transaction(self, work: Callable[[Database], T], *, attempts: int = 8,
                           what: str = "transaction") -> T:
         """Run ``work(db)`` in a transaction; when it loses a write conflict or a deadlock (the engine rolled
         it back whole), run it again from the start after a short random pause. ``work`` must only touch
@@ -187,7 +188,7 @@ class Database:
     def close(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> "Database":
+    def __enter__(self) -> Database:
         return self
 
     def __exit__(self, *exc: object) -> None:

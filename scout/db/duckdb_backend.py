@@ -5,11 +5,20 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-from scout.db.base import (Database, DatabaseError, LockLost, LockTimeout, Row, TransactionConflict, fetch_chunks,
-                            observe_statement)
+from scout.db.base import (
+    Database,
+    DatabaseError,
+    LockLost,
+    LockTimeout,
+    Row,
+    TransactionConflict,
+    fetch_chunks,
+    observe_statement,
+)
 from scout.db.translate import TranslationError, tsql_statement_to_duckdb, tsql_to_duckdb
 
 #: Schemas SQL Server always has; DuckDB gets them on connect.

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import struct
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from scout.config import ConfigError, Settings
 from scout.db.base import Database, DatabaseError, LockLost, LockTimeout, Row, TransactionConflict

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 TRANSIENT_ERROR_NUMBERS = frozenset({
     4060, 40197, 40501, 40613, 49918, 49919, 49920, 4221, 615, 10928, 10929, 10936,

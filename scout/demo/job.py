@@ -8,7 +8,8 @@ deleted: the numbers, the database, and a filled database without ``replace``. T
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from scout.config import Settings
 from scout.errors import InvalidInput

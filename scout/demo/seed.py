@@ -13,7 +13,8 @@ never reach them, so any other database is refused before anything is written.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -14,7 +14,8 @@ spaces removed (no text is compared to choose it).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from scout.db.base import Database
 from scout.exports.ranges import conditions

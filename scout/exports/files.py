@@ -6,11 +6,12 @@ import hashlib
 import io
 import queue
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 COLUMNS = ("Transaction_ID", "Transaction_Value", "Basket_Size", "Category", "Brand", "Daypart",
            "Demographics (Age/Gender/Role)", "Weekday_vs_Weekend", "Time of transaction", "Location",

@@ -13,9 +13,10 @@ before anything is recorded or written: InvalidInput, CLI exit 2 / HTTP 400, and
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from scout.config import ConfigError, Settings
 from scout.db.base import Database
@@ -175,7 +176,7 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
             progress(line)
         if not acceptance.passed:
             raise ExportRejected(acceptance)
-        generated = datetime.now(timezone.utc)
+        generated = datetime.now(UTC)
         folder = f"{generated:%Y%m%dT%H%M%SZ}_{run_id[:8]}"
         manifest = {
             "run_id": run_id, "generated_at": generated.isoformat(), "view": VIEW, "columns": list(files.COLUMNS),

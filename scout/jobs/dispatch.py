@@ -12,7 +12,8 @@ import importlib
 import json
 import logging
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from scout.config import Settings
 from scout.errors import InvalidInput

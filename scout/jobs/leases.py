@@ -8,8 +8,9 @@ computed on read (pure functions here), so no process has to be alive to notice 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 #: Statuses that claim work is under way: only these can turn out abandoned.
 UNDER_WAY = ("queued", "running", "processing", "combining")

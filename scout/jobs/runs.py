@@ -15,9 +15,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from scout.config import Settings
 from scout.db import Database, connect
@@ -63,7 +64,7 @@ class JobContext:
 
 def now_utc() -> datetime:
     """Naive UTC, as DATETIME2 columns hold it."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _history_exists(db: Database) -> bool:
@@ -182,7 +183,7 @@ class Heartbeat:
         self._changed, self._stopped = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{run_id[:8]}", daemon=True)
 
-    def start(self) -> "Heartbeat":
+    def start(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -240,7 +241,7 @@ def fail_abandoned(db: Database, job: str, *, lease_seconds: float, except_run: 
             continue
         reason = abandonment_reason(row, lease_seconds)
         params = (now, reason, row["run_id"], cutoff, row["run_id"], cutoff)
-        if db.retry_transaction(lambda tx: tx.execute(_FAIL_SILENT, params) == 1,
+        if db.retry_transaction(lambda tx: tx.execute(_FAIL_SILENT, params) == 1,  # noqa: B023 - runs here, now
                                 what=f"failing abandoned run {row['run_id']}"):
             failed.append(row["run_id"])
             log_event(EVENT_JOB_FINISHED, job=job, run_id=row["run_id"], trigger=row["trigger_type"],

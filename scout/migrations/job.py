@@ -6,7 +6,8 @@ Mutating commands (apply, undo, baseline) run as recorded jobs; status and verif
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from scout.config import ConfigError, Settings
 from scout.db import connect

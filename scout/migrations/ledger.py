@@ -7,7 +7,7 @@ attempt is kept for the record and the next run simply retries it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from scout.db.base import Database
@@ -88,7 +88,7 @@ def record(db: Database, *, version: str | None, description: str, type: str, sc
     db.execute(
         f"INSERT INTO ops.migration_history ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (int(rank), version, description[:200], type, script, checksum, applied_by[:200],
-         datetime.now(timezone.utc).replace(tzinfo=None), int(execution_ms), bool(success),
+         datetime.now(UTC).replace(tzinfo=None), int(execution_ms), bool(success),
          None if error is None else error[:4000]),
     )
 

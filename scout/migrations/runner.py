@@ -7,8 +7,9 @@ call these same functions (through ``scout.migrations.job``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from scout.db.base import Database, DatabaseError
 from scout.migrations import ledger
@@ -121,7 +122,7 @@ def status(db: Database, migrations: MigrationSet) -> dict[str, Any]:
     pending_plan = plan(migrations, state)
     files = migrations.by_version()
     applied = []
-    for version, row in sorted(state.applied.items(), key=lambda kv: version_key(kv[0])):
+    for _version, row in sorted(state.applied.items(), key=lambda kv: version_key(kv[0])):
         applied.append({**_row(row), "checksum": row.checksum})
     for m in migrations.repeatable:
         row = state.repeatable.get(m.key)
@@ -149,7 +150,7 @@ def _run_migration(db: Database, m: Migration, applied_by: str, progress: Progre
     batch_no = 0
     try:
         with db.transaction():
-            for batch_no, batch in enumerate(m.batches, start=1):
+            for batch_no, batch in enumerate(m.batches, start=1):  # noqa: B007 - the except below names the batch
                 db.assert_lock_held(LOCK_NAME)
                 for statement in db.translate_batch(batch):
                     db.execute_native(statement)

@@ -1,9 +1,11 @@
 """Every structured event the code logs, with its fields: the vocabulary of the workbook and the alerts.
 
-Events are log lines ``<event> <json>``. In Azure the Functions host forwards them to Application
-Insights as ``traces`` (the JSON is in ``message``: KQL reads it with ``parse_json``); locally they go
-wherever logging goes, and nothing is sent anywhere. infra/ tests check that every event and field
-the KQL names is declared here, and ``emit`` refuses anything undeclared.
+Events are log lines ``<event> <json>`` whose record carries the event's name (``event``) and each field
+by name as attributes. In Azure, OpenTelemetry (scout/monitoring/telemetry.py) sends them to Application
+Insights as ``traces`` with those attributes as ``customDimensions``: the alerts and the workbook read
+``customDimensions.<field>``. Locally they go wherever logging goes, and nothing is sent anywhere.
+tests/test_telemetry.py checks that every event and field the KQL names is declared here, and ``emit``
+refuses anything undeclared.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+
+from scout.monitoring.telemetry import configure_telemetry
 
 log = logging.getLogger("scout.events")
 
@@ -44,5 +48,13 @@ def emit(name: str, **fields: Any) -> dict[str, Any]:
     if unknown:
         raise UndeclaredEvent(f"{name}: undeclared field(s) {', '.join(unknown)}")
     payload = {"event": name, **fields}
-    log.info("%s %s", name, json.dumps(payload, default=str, sort_keys=True), extra={"custom_dimensions": payload})
+    configure_telemetry()
+    log.info("%s %s", name, json.dumps(payload, default=str, sort_keys=True), extra=dimensions(payload))
     return payload
+
+
+def dimensions(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as log record attributes (OpenTelemetry: scalars only): None is left out, anything else
+    not a bool, int, float or str is written as JSON text."""
+    return {key: value if isinstance(value, (bool, int, float, str)) else json.dumps(value, default=str)
+            for key, value in payload.items() if value is not None}

@@ -18,8 +18,9 @@ import random
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any, Callable
+from typing import Any
 
 from scout.config import Settings
 from scout.db import connect

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from scout.config import Settings
 from scout.db.base import Database
@@ -11,7 +12,6 @@ from scout.errors import InvalidInput
 from scout.jobs.runs import JobContext, run_job
 from scout.personas.compiler import compile_inference
 from scout.personas.rules import load_rules, load_weights, rules_checksum
-
 
 # Counted per role as Azure SQL's collation groups them, listed in code-point order (scout.db.collation).
 ROLE_COUNTS = ("SELECT MIN(role COLLATE Latin1_General_100_BIN2) AS role, COUNT(*) FROM ref.transaction_personas "

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from scout.errors import InvalidInput
 from scout.sql.capture import StatementRecorder, recording
@@ -172,12 +173,9 @@ def _run_the_jobs(folder: Path, transactions: int, seed: int, recorder: Statemen
     from scout.db import connect
     from scout.demo import job as demo
     from scout.exports import job as exports
-    from scout.jobs import dispatch
-    from scout.jobs import runs as job_runs
+    from scout.jobs import dispatch, runs as job_runs
     from scout.migrations import job as migrations
-    from scout.montecarlo import BATCH_QUEUE
-    from scout.montecarlo import job as montecarlo
-    from scout.montecarlo import standing
+    from scout.montecarlo import BATCH_QUEUE, job as montecarlo, standing
     from scout.personas import job as personas
     from scout.results import sessions
 

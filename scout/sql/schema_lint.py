@@ -14,14 +14,13 @@ compare case-insensitively (SQL Server's default collation) and an unqualified n
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import sqlglot
 from sqlglot import exp
 
-from scout.sql.lint import (LintError, is_max_type, node_line, parse_batch, table_key, token_meta,
-                             unwrap_identifier)
+from scout.sql.lint import LintError, is_max_type, node_line, parse_batch, table_key, token_meta, unwrap_identifier
 
 _T = exp.DataType.Type
 # sqlglot's names where they differ from SQL Server's.

@@ -13,8 +13,9 @@ within seconds; HTTP answers it with 503 and ``Retry-After``, and the caller ret
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from scout.config import ConfigError, Settings
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 import urllib3
@@ -26,7 +27,7 @@ class FakeKeyVaultTransport(HttpTransport):
         self.route = route
         self.requests: list[tuple[str, str, bool]] = []  # (method, url, authorized) as sent
 
-    def __enter__(self) -> "FakeKeyVaultTransport":
+    def __enter__(self) -> FakeKeyVaultTransport:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -31,8 +31,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import pyodbc
 
@@ -200,7 +201,7 @@ class Statement:
     sql: str
     params: tuple
     session: Session
-    server: "FakeSqlServer"
+    server: FakeSqlServer
 
     def visible_writes(self, pattern: str) -> list[tuple[str, tuple]]:
         """Committed writes matching ``pattern`` plus this session's own uncommitted ones."""
@@ -447,7 +448,7 @@ class FakeConnection:
     def __init__(self, server: FakeSqlServer, session: Session) -> None:
         self.server, self.session = server, session
         self.closed = False
-        self.busy_with: "FakeCursor | None" = None
+        self.busy_with: FakeCursor | None = None
 
     def _usable(self, function: str) -> None:
         if self.closed:
@@ -466,12 +467,12 @@ class FakeConnection:
             self.server.commit(self.session)  # ODBC: back to autocommit commits the open transaction
         self.session.autocommit = bool(value)
 
-    def cursor(self) -> "FakeCursor":
+    def cursor(self) -> FakeCursor:
         if self.closed:
             raise ProgrammingError("Attempt to use a closed connection.")
         return FakeCursor(self)
 
-    def execute(self, sql: str, *params: Any) -> "FakeCursor":
+    def execute(self, sql: str, *params: Any) -> FakeCursor:
         return self.cursor().execute(sql, *params)
 
     def commit(self) -> None:
@@ -554,7 +555,7 @@ class FakeCursor:
         return True
 
     # -- DB-API ---------------------------------------------------------------------------------------
-    def execute(self, sql: str, *params: Any) -> "FakeCursor":
+    def execute(self, sql: str, *params: Any) -> FakeCursor:
         conn = self._open()
         self._discard()
         values = tuple(params[0]) if len(params) == 1 and isinstance(params[0], (list, tuple)) else tuple(params)
