@@ -62,18 +62,14 @@ def _words(parser: argparse.ArgumentParser) -> list[str]:
     return out
 
 
-def _pattern(text: str) -> str:
-    return shlex.quote(text)
-
-
 def bash_script(parser: argparse.ArgumentParser) -> str:
     tree = list(commands(parser))
-    paths = "|".join(_pattern(" ".join(p)) for p, _ in tree if p)
-    choices = [f"        {_pattern(' '.join(p) + ':' + option)}) COMPREPLY=($(compgen -W "
-               f"{_pattern(' '.join(str(c) for c in action.choices))} -- \"$cur\")); return ;;"
+    paths = "|".join(shlex.quote(" ".join(p)) for p, _ in tree if p)
+    choices = [f"        {shlex.quote(' '.join(p) + ':' + option)}) COMPREPLY=($(compgen -W "
+               f"{shlex.quote(' '.join(str(c) for c in action.choices))} -- \"$cur\")); return ;;"
                for p, sub in tree for action in sub._actions if action.option_strings and action.choices
                for option in action.option_strings]
-    words = [f"        {_pattern(' '.join(p))}) words={_pattern(' '.join(_words(sub)))} ;;" for p, sub in tree]
+    words = [f"        {shlex.quote(' '.join(p))}) words={shlex.quote(' '.join(_words(sub)))} ;;" for p, sub in tree]
     return BASH_TEMPLATE.format(paths=paths, choices="\n".join(choices) or "        '') ;;",
                                 words="\n".join(words))
 

@@ -12,18 +12,15 @@ from scout.cli import add_command, command_group, emit, table
 from scout.config import Settings
 from scout.db import connect
 from scout.errors import NotFound
-from scout.jobs.runs import MAX_LIMIT, get_run, lease_seconds_of, recent_runs
+from scout.jobs.runs import MAX_LIMIT, check_limit, get_run, lease_seconds_of, recent_runs
 
 
 def _limit(value: str) -> int:
-    """``--limit``: a whole number from 1 to MAX_LIMIT, refused by the parser otherwise (exit 2)."""
+    """``--limit``: a whole number in the range ``check_limit`` allows, refused by the parser otherwise (exit 2)."""
     try:
-        limit = int(value)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_LIMIT}, got {value!r}")
-    return limit
+        return check_limit(int(value))
+    except ValueError:  # int() refused it, or check_limit did (InvalidInput is a ValueError)
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_LIMIT}, got {value!r}") from None
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -39,6 +39,14 @@ def effective_status(row: Mapping[str, Any], now: datetime, lease: float | timed
     return ABANDONED if is_abandoned(row, now, lease) else row["status"]
 
 
+def mark_abandoned(row: dict[str, Any], now: datetime, lease: float | timedelta) -> dict[str, Any]:
+    """The row as reported: for a run under way that stopped beating, ``status`` becomes ``abandoned`` and
+    ``error`` (unless it has one) says since when and the last stage it reached."""
+    if is_abandoned(row, now, lease):
+        row["status"], row["error"] = ABANDONED, row.get("error") or abandonment_reason(row, lease)
+    return row
+
+
 def abandonment_reason(row: Mapping[str, Any], lease: float | timedelta) -> str:
     """One line saying since when the run is silent and the last stage it reached."""
     last = last_sign_of_life(row)

@@ -23,7 +23,7 @@ from typing import Any
 from scout.config import Settings
 from scout.db import Database, connect
 from scout.errors import InvalidInput
-from scout.jobs.leases import abandonment_reason, beat_interval, effective_status, is_abandoned, lease_of
+from scout.jobs.leases import abandonment_reason, beat_interval, is_abandoned, lease_of, mark_abandoned
 from scout.monitoring.events import SUMMARY_FIGURES, emit
 
 log = logging.getLogger("scout.jobs")
@@ -349,10 +349,7 @@ def as_reported(row: dict[str, Any], *, lease_seconds: float, now: datetime | No
     row["summary"] = json.loads(row["summary"]) if row.get("summary") else {}
     row.setdefault("heartbeat_at", None)
     row.setdefault("stage", None)
-    status = effective_status(row, now or now_utc(), lease_seconds)
-    if status != row["status"]:
-        row["status"], row["error"] = status, row.get("error") or abandonment_reason(row, lease_seconds)
-    return row
+    return mark_abandoned(row, now or now_utc(), lease_seconds)
 
 
 def recent_runs(db: Database, job: str | None = None, limit: int = 20, *,

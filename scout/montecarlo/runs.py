@@ -36,7 +36,7 @@ import numpy as np
 
 from scout.db.base import Database
 from scout.errors import NotFound
-from scout.jobs.leases import abandonment_reason, effective_status, lease_of
+from scout.jobs.leases import lease_of, mark_abandoned
 from scout.jobs.runs import has_heartbeats, lease_seconds_of, log_event, now_utc, record_finish_in, record_start_in
 from scout.montecarlo import model
 from scout.montecarlo.scenario import Scenario, check_segment, load_history
@@ -163,10 +163,7 @@ def get_run(db: Database, run_id: str, *, lease_seconds: float | None = None,
     (default ``SCOUT_RUN_LEASE_SECONDS``); ``stage`` is then the last stage it reached and ``error`` says so."""
     run = load_run(db, run_id)
     lease = lease_seconds if lease_seconds is not None else lease_seconds_of(None)
-    status = effective_status(run, now or now_utc(), lease)
-    if status != run["status"]:
-        run["status"], run["error"] = status, run["error"] or abandonment_reason(run, lease)
-    return run
+    return mark_abandoned(run, now or now_utc(), lease)
 
 
 def fitted_of(run: dict[str, Any]) -> model.Fitted:

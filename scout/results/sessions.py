@@ -48,8 +48,6 @@ HISTORY_PERCENT = 10
 log = logging.getLogger("scout.results")
 #: The stage of a generation that has claimed its session and is starting its run.
 STARTING = "starting its run"
-#: Run statuses that mean the run is still working (the Monte Carlo runs' own words).
-RUN_WORKING = ("processing", "combining")
 
 _SELECT_STATUS = ("SELECT session_id, topic, [state], [percent], stage, run_id, error, updated_at, generation "
                   "FROM results.generation_status WHERE session_id = ?")

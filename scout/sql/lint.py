@@ -117,7 +117,7 @@ class _Scan:
 
 
 def _blank(text: str, keep: str = "") -> str:
-    return re.sub(r"[^\n" + re.escape(keep) + "]", "x", text) if keep else re.sub(r"[^\n]", "x", text)
+    return re.sub(r"[^\n" + re.escape(keep) + "]", "x", text)
 
 
 @lru_cache(maxsize=4096)
@@ -234,10 +234,6 @@ def is_max_type(dtype: exp.DataType) -> bool:
         return True
     return dtype.this in _MAX_CAPABLE and any(
         isinstance(p, exp.DataTypeParam) and p.name.upper() == "MAX" for p in dtype.expressions)
-
-
-def type_sql(dtype: exp.DataType) -> str:
-    return dtype.sql("tsql")
 
 
 class _Batch:
@@ -394,7 +390,7 @@ def _check_max_keys(tree: exp.Expression, line_offset: int, out: _Batch,
     tables created in the same batch; ``scout.sql.schema_lint`` knows the others."""
     def check(ident: exp.Expression, dtype: exp.DataType | None, what: str) -> None:
         if dtype is not None and is_max_type(dtype):
-            out.add(node_line(ident) + line_offset, f"{ident.name} {type_sql(dtype)} cannot be a key column of "
+            out.add(node_line(ident) + line_offset, f"{ident.name} {dtype.sql('tsql')} cannot be a key column of "
                                                     f"{what} (SQL Server: Msg 1919): use a bounded length")
 
     if not isinstance(tree, exp.Create):

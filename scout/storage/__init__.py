@@ -100,18 +100,13 @@ def send_all(queue: Any, messages: Iterable[str], *, what: str = "queueing the w
     return sent
 
 
-def _credential(settings: Settings) -> Any:
-    """The process's shared credential (scout.secrets.azure_credential): its tokens are cached."""
-    from scout.secrets import azure_credential
-
-    return azure_credential(settings)
-
-
 def queue_client(settings: Settings, queue_name: str, *, create: bool = True) -> Any:
     """A fail-fast QueueClient whose messages are Base64 text, as the Functions queue trigger expects.
     With ``create``, the queue is created if missing: StorageUnavailable when storage is down."""
     from azure.core.exceptions import ResourceExistsError
     from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+    from scout.secrets import azure_credential  # the process's shared credential: its tokens are cached
 
     options = {"message_encode_policy": TextBase64EncodePolicy(),
                "message_decode_policy": TextBase64DecodePolicy(), **FAIL_FAST}
@@ -119,7 +114,7 @@ def queue_client(settings: Settings, queue_name: str, *, create: bool = True) ->
         client = QueueClient.from_connection_string(settings["AzureWebJobsStorage"], queue_name, **options)
     elif settings["AzureWebJobsStorage__queueServiceUri"]:
         client = QueueClient(settings["AzureWebJobsStorage__queueServiceUri"], queue_name,
-                             credential=_credential(settings), **options)
+                             credential=azure_credential(settings), **options)
     else:
         raise ConfigError("no queue storage configured: set AzureWebJobsStorage (local) or "
                           "AzureWebJobsStorage__queueServiceUri (managed identity)")
@@ -136,10 +131,12 @@ def blob_service_client(settings: Settings) -> Any:
     """A fail-fast BlobServiceClient (``FAIL_FAST``): for what a caller waits on, not for large uploads."""
     from azure.storage.blob import BlobServiceClient
 
+    from scout.secrets import azure_credential
+
     if settings["AzureWebJobsStorage"]:
         return BlobServiceClient.from_connection_string(settings["AzureWebJobsStorage"], **FAIL_FAST)
     if settings["AzureWebJobsStorage__blobServiceUri"]:
-        return BlobServiceClient(settings["AzureWebJobsStorage__blobServiceUri"], credential=_credential(settings),
+        return BlobServiceClient(settings["AzureWebJobsStorage__blobServiceUri"], credential=azure_credential(settings),
                                  **FAIL_FAST)
     raise ConfigError("no blob storage configured: set AzureWebJobsStorage (local) or "
                       "AzureWebJobsStorage__blobServiceUri (managed identity)")
