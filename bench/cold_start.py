@@ -17,15 +17,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 BARE = "import time; t = time.perf_counter(); import azure.functions; print(time.perf_counter() - t)"
-APP = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); t = time.perf_counter(); import function_app; "
-       "function_app.app.get_functions(); print(time.perf_counter() - t)")
+APP = (
+    f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); t = time.perf_counter(); import function_app; "
+    "function_app.app.get_functions(); print(time.perf_counter() - t)"
+)
 
 
 def measure(code: str, runs: int) -> float:
     times = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env={"PATH": "/usr/bin:/bin"}, cwd="/")
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PATH": "/usr/bin:/bin"},
+            cwd="/",
+        )
         times.append(float(out.stdout.strip()))
     return statistics.median(times)
 

@@ -59,8 +59,12 @@ def run_once(source: Path, mode: str, memory_limit: str) -> dict:
     os.sync()  # the copy's (and the last run's) writes reach the disk now, not during the measured run
     try:
         with tempfile.TemporaryDirectory() as out:
-            done = subprocess.run([sys.executable, "-c", CHILD, str(work), mode, out, memory_limit],
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, "-c", CHILD, str(work), mode, out, memory_limit],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
     finally:
         work.unlink(missing_ok=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -70,16 +74,32 @@ def measure(source: Path, modes: list[str], repeats: int, memory_limit: str) -> 
     """Each mode ``repeats`` times, interleaved so that the machine's slow spells (it is shared and
     noisy) fall on all of them alike: the median time, the highest peak, and each round's times."""
     rounds = [{mode: run_once(source, mode, memory_limit) for mode in modes} for _ in range(repeats)]
-    return {mode: {"rows": rounds[0][mode]["rows"], "peak_mb": max(r[mode]["peak_mb"] for r in rounds),
-                   "seconds": statistics.median(r[mode]["seconds"] for r in rounds),
-                   "each": [r[mode]["seconds"] for r in rounds]} for mode in modes}
+    return {
+        mode: {
+            "rows": rounds[0][mode]["rows"],
+            "peak_mb": max(r[mode]["peak_mb"] for r in rounds),
+            "seconds": statistics.median(r[mode]["seconds"] for r in rounds),
+            "each": [r[mode]["seconds"] for r in rounds],
+        }
+        for mode in modes
+    }
 
 
 def in_child(code: str, *args: str) -> str:
     """Run set-up in a child process: a parent that grew while seeding would pass its peak memory on to
     every child it starts (ru_maxrss survives fork and exec)."""
-    done = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); " + code,
-                           str(Path(__file__).parent), *args], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); " + code,
+            str(Path(__file__).parent),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -89,16 +109,22 @@ def prepared(n: int) -> tuple[Path, Path]:
     source = Path(in_child("from _data import demo_database; print(demo_database(int(sys.argv[2])))", str(n)))
     summarized = source.with_name(f"{source.stem}-baskets.duckdb")
     shutil.copy(source, summarized)
-    in_child("from scout.config import Settings; from scout.db import connect; "
-             "from scout.exports.baskets import summarize; from scout.exports.ranges import split_points; "
-             "db = connect(Settings.from_env({'SCOUT_DATABASE_URL': 'duckdb:///' + sys.argv[2]})); "
-             "print(summarize(db, split_points(db))); db.close()", str(summarized))
+    in_child(
+        "from scout.config import Settings; from scout.db import connect; "
+        "from scout.exports.baskets import summarize; from scout.exports.ranges import split_points; "
+        "db = connect(Settings.from_env({'SCOUT_DATABASE_URL': 'duckdb:///' + sys.argv[2]})); "
+        "print(summarize(db, split_points(db))); db.close()",
+        str(summarized),
+    )
     return source, summarized
 
 
 def report(label: str, result: dict) -> None:
-    print(f"{label:<34} {result['rows'] / result['seconds']:>10,.0f} rows/s, {result['seconds']:6.2f} s, "
-          f"peak {result['peak_mb']:6.0f} MB", flush=True)
+    print(
+        f"{label:<34} {result['rows'] / result['seconds']:>10,.0f} rows/s, {result['seconds']:6.2f} s, "
+        f"peak {result['peak_mb']:6.0f} MB",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -122,17 +148,23 @@ def main() -> None:
                 old = measured["old"]
                 report(f"old             {n:>9,} rows", old)
                 ratios = sorted(o / u for o, u in zip(old["each"], nightly[n]["each"]))
-                print(f"  speed-up {statistics.median(ratios):.2f}x, median of rounds "
-                      f"{', '.join(f'{r:.2f}' for r in ratios)} (goal >= 3); "
-                      f"memory {nightly[n]['peak_mb'] / old['peak_mb']:.2f} of the old (goal <= 0.25)")
-                print(f"  first run: {old['seconds'] / first['seconds']:.2f}x, "
-                      f"{first['peak_mb'] / old['peak_mb']:.2f} of the memory")
+                print(
+                    f"  speed-up {statistics.median(ratios):.2f}x, median of rounds "
+                    f"{', '.join(f'{r:.2f}' for r in ratios)} (goal >= 3); "
+                    f"memory {nightly[n]['peak_mb'] / old['peak_mb']:.2f} of the old (goal <= 0.25)"
+                )
+                print(
+                    f"  first run: {old['seconds'] / first['seconds']:.2f}x, "
+                    f"{first['peak_mb'] / old['peak_mb']:.2f} of the memory"
+                )
         finally:
             summarized.unlink(missing_ok=True)
     if len(sizes) > 1:
         low, high = sizes[0], sizes[-1]
-        print(f"peak at {high:,} / peak at {low:,}: {nightly[high]['peak_mb'] / nightly[low]['peak_mb']:.2f} "
-              f"(goal <= 1.2), {nightly[high]['peak_mb']:.0f} MB (goal < 1024)")
+        print(
+            f"peak at {high:,} / peak at {low:,}: {nightly[high]['peak_mb'] / nightly[low]['peak_mb']:.2f} "
+            f"(goal <= 1.2), {nightly[high]['peak_mb']:.0f} MB (goal < 1024)"
+        )
 
 
 if __name__ == "__main__":

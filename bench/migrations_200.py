@@ -21,7 +21,8 @@ def generate(folder: Path, count: int) -> None:
     for i in range(1, count + 1):
         (folder / f"V{i:04d}__table_{i}.sql").write_text(
             f"CREATE TABLE dbo.t{i} (id INT NOT NULL PRIMARY KEY, name NVARCHAR(50), at DATETIME2);\nGO\n"
-            f"INSERT INTO dbo.t{i} (id, name, at) VALUES ({i}, CONCAT('row ', '{i}'), SYSUTCDATETIME());\n")
+            f"INSERT INTO dbo.t{i} (id, name, at) VALUES ({i}, CONCAT('row ', '{i}'), SYSUTCDATETIME());\n"
+        )
 
 
 def timed(fn, repeat: int = 5) -> float:
@@ -53,10 +54,14 @@ def main() -> None:
         rows = [run(n, Path(tmp)) for n in (50, 100, 200)]
     print(f"{'files':>5}  {'apply':>8}  {'status':>8}  {'read files':>10}  {'status - read':>13}")
     for r in rows:
-        print(f"{r['count']:>5}  {r['apply_s']:7.2f}s  {r['status_s'] * 1000:6.1f}ms  {r['read_s'] * 1000:8.1f}ms"
-              f"  {(r['status_s'] - r['read_s']) * 1000:11.1f}ms")
+        print(
+            f"{r['count']:>5}  {r['apply_s']:7.2f}s  {r['status_s'] * 1000:6.1f}ms  {r['read_s'] * 1000:8.1f}ms"
+            f"  {(r['status_s'] - r['read_s']) * 1000:11.1f}ms"
+        )
     last = rows[-1]
-    print(f"\n200 migrations applied in {last['apply_s']:.2f} s; status with 200 applied: {last['status_s'] * 1000:.1f} ms")
+    print(
+        f"\n200 migrations applied in {last['apply_s']:.2f} s; status with 200 applied: {last['status_s'] * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

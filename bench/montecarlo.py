@@ -21,13 +21,21 @@ import numpy as np
 
 from scout.montecarlo import model
 
-FITTED = model.Fitted(daily_mean=400.0, daily_var=900.0, basket_mean=74.0, basket_var=5900.0, units_mean=3.0,
-                      units_var=4.8, days_observed=30, transactions_observed=12000)
+FITTED = model.Fitted(
+    daily_mean=400.0,
+    daily_var=900.0,
+    basket_mean=74.0,
+    basket_var=5900.0,
+    units_mean=3.0,
+    units_var=4.8,
+    days_observed=30,
+    transactions_observed=12000,
+)
 
 
 def raw_draws(iterations: int, horizon: int) -> None:
     """Exactly the random numbers the model draws (counts, then two gamma sums), nothing else."""
-    r = FITTED.daily_mean ** 2 / (FITTED.daily_var - FITTED.daily_mean)
+    r = FITTED.daily_mean**2 / (FITTED.daily_var - FITTED.daily_mean)
     for index, size in model.chunks_of(iterations):
         rng = model.chunk_generator(1, index)
         rng.negative_binomial(r, r / (r + FITTED.daily_mean), size=(size, horizon))
@@ -39,9 +47,9 @@ def python_loop(iterations: int, horizon: int) -> list[float]:
     """The straightforward approach: loop over iterations and days, draw the day's count, then each
     basket (the model the Gamma sum stands for), with numpy's generator called from Python."""
     rng = np.random.default_rng(1)
-    r = FITTED.daily_mean ** 2 / (FITTED.daily_var - FITTED.daily_mean)
+    r = FITTED.daily_mean**2 / (FITTED.daily_var - FITTED.daily_mean)
     p = r / (r + FITTED.daily_mean)
-    shape, scale = FITTED.basket_mean ** 2 / FITTED.basket_var, FITTED.basket_var / FITTED.basket_mean
+    shape, scale = FITTED.basket_mean**2 / FITTED.basket_var, FITTED.basket_var / FITTED.basket_mean
     totals = []
     for _ in range(iterations):
         revenue = 0.0
@@ -110,7 +118,9 @@ def main() -> None:
     print(f"python loop (scaled from {subset})  : {loop:6.1f} s   speed-up {loop / ours:.0f}x (goal >= 50)")
     done = subprocess.run([sys.executable, "-c", MEMORY_CHILD], capture_output=True, text=True, check=True)
     figures = json.loads(done.stdout)
-    print(f"1,000,000 x 90 days            : {figures['seconds']:6.1f} s, peak {figures['peak_mb']:.0f} MB (goal < 1024)")
+    print(
+        f"1,000,000 x 90 days            : {figures['seconds']:6.1f} s, peak {figures['peak_mb']:.0f} MB (goal < 1024)"
+    )
     print(f"read a persisted segment       : {read_latency() * 1000:6.1f} ms median (goal < 500)")
 
 

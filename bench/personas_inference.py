@@ -27,36 +27,55 @@ from scout.personas.rules import load_rules, load_weights  # noqa: E402
 
 def case_view_sql(rules, w) -> str:
     """The 'original approach': per-transaction features, then one CASE score per persona, best wins."""
+
     def any_like(column, terms):
         return " OR ".join(f"{column} LIKE {quote('% ' + t + ' %')}" for t in terms) or "1 = 0"
 
     def any_in(column, values):
-        return f"{column} LIKE ANY (VALUES {', '.join(quote('%|' + v.lower() + '|%') for v in values)})" if values else "1 = 0"
+        return (
+            f"{column} LIKE ANY (VALUES {', '.join(quote('%|' + v.lower() + '|%') for v in values)})"
+            if values
+            else "1 = 0"
+        )
 
     scores = []
     for r in rules:
-        parts = [f"CASE WHEN LOWER(explicit) LIKE {quote('%|' + r.role_name.lower() + '|%')} THEN {w['explicit']} ELSE 0 END",
-                 f"CASE WHEN {any_like('words', r.include_terms)} THEN {w['term']} ELSE 0 END",
-                 f"CASE WHEN {' OR '.join(f'cats LIKE {quote(chr(37) + chr(124) + c.lower() + chr(124) + chr(37))}' for c in r.categories) or '1 = 0'} THEN {w['category']} ELSE 0 END",
-                 f"CASE WHEN {' OR '.join(f'brands LIKE {quote(chr(37) + chr(124) + b.lower() + chr(124) + chr(37))}' for b in r.brands) or '1 = 0'} THEN {w['brand']} ELSE 0 END"]
+        parts = [
+            f"CASE WHEN LOWER(explicit) LIKE {quote('%|' + r.role_name.lower() + '|%')} THEN {w['explicit']} ELSE 0 END",
+            f"CASE WHEN {any_like('words', r.include_terms)} THEN {w['term']} ELSE 0 END",
+            f"CASE WHEN {' OR '.join(f'cats LIKE {quote(chr(37) + chr(124) + c.lower() + chr(124) + chr(37))}' for c in r.categories) or '1 = 0'} THEN {w['category']} ELSE 0 END",
+            f"CASE WHEN {' OR '.join(f'brands LIKE {quote(chr(37) + chr(124) + b.lower() + chr(124) + chr(37))}' for b in r.brands) or '1 = 0'} THEN {w['brand']} ELSE 0 END",
+        ]
         if r.min_age is not None or r.max_age is not None:
             parts.append(f"CASE WHEN age BETWEEN {r.min_age or 0} AND {r.max_age or 200} THEN {w['age']} ELSE 0 END")
         if r.hour_min is not None:
-            cond = (f"hr BETWEEN {r.hour_min} AND {r.hour_max}" if r.hour_min <= r.hour_max
-                    else f"(hr >= {r.hour_min} OR hr <= {r.hour_max})")
+            cond = (
+                f"hr BETWEEN {r.hour_min} AND {r.hour_max}"
+                if r.hour_min <= r.hour_max
+                else f"(hr >= {r.hour_min} OR hr <= {r.hour_max})"
+            )
             parts.append(f"CASE WHEN {cond} THEN {w['hour']} ELSE 0 END")
         if r.dayparts:
-            parts.append(f"CASE WHEN daypart IN ({', '.join(quote(d) for d in r.dayparts)}) THEN {w['daypart']} ELSE 0 END")
+            parts.append(
+                f"CASE WHEN daypart IN ({', '.join(quote(d) for d in r.dayparts)}) THEN {w['daypart']} ELSE 0 END"
+            )
         if r.genders:
-            parts.append(f"CASE WHEN gender IN ({', '.join(quote(g) for g in r.genders)}) THEN {w['gender']} ELSE 0 END")
+            parts.append(
+                f"CASE WHEN gender IN ({', '.join(quote(g) for g in r.genders)}) THEN {w['gender']} ELSE 0 END"
+            )
         if r.min_items is not None:
             parts.append(f"CASE WHEN total_items >= {r.min_items} THEN {w['items']} ELSE 0 END")
         veto = f"CASE WHEN ({any_like('words', r.exclude_terms)}) THEN -100000 ELSE 0 END"
         scores.append((r.role_name, " + ".join(parts) + f" - {w['priority'] * r.priority} + {veto}"))
     score_cols = ",\n".join(f"{expr} AS s{i}" for i, (_, expr) in enumerate(scores))
     best = "GREATEST(" + ", ".join(f"s{i}" for i in range(len(scores))) + ")"
-    pick = "CASE " + " ".join(f"WHEN s{i} = best AND best >= {w['threshold']} THEN {quote(name)}"
-                              for i, (name, _) in enumerate(scores)) + " ELSE 'Regular' END"
+    pick = (
+        "CASE "
+        + " ".join(
+            f"WHEN s{i} = best AND best >= {w['threshold']} THEN {quote(name)}" for i, (name, _) in enumerate(scores)
+        )
+        + " ELSE 'Regular' END"
+    )
     return f"""
 CREATE OR REPLACE TABLE bench_case_roles AS
 WITH ix AS (
@@ -73,7 +92,7 @@ f AS (
            COALESCE(ix.explicit, '||') AS explicit, b.cats, b.brands,
            hour(COALESCE(ix.ix_ts, t.txn_ts)) AS hr
     FROM dbo.Transactions t LEFT JOIN ix USING (canonical_tx_id) LEFT JOIN basket b USING (canonical_tx_id)),
-g AS (SELECT *, {daypart_case('hr')} AS daypart FROM f),
+g AS (SELECT *, {daypart_case("hr")} AS daypart FROM f),
 s AS (SELECT canonical_tx_id, {score_cols} FROM g),
 b AS (SELECT *, {best} AS best FROM s)
 SELECT canonical_tx_id, {pick} AS role FROM b
@@ -104,15 +123,19 @@ def main() -> None:
     baseline = timed(lambda: db.execute_native(baseline_sql))
     ours = timed(lambda: infer_in(db, full=True))
     roles = dict(db.query("SELECT role, COUNT(*) FROM ref.transaction_personas GROUP BY role"))
-    agree = db.query_one("SELECT AVG(CASE WHEN p.role = c.role THEN 1.0 ELSE 0 END) FROM ref.transaction_personas p "
-                         "JOIN bench_case_roles c USING (canonical_tx_id)")[0]
+    agree = db.query_one(
+        "SELECT AVG(CASE WHEN p.role = c.role THEN 1.0 ELSE 0 END) FROM ref.transaction_personas p "
+        "JOIN bench_case_roles c USING (canonical_tx_id)"
+    )[0]
     db.close()
     work.unlink()
     print(f"CASE view (role only)            : {baseline:6.2f} s")
     print(f"compiled rules (role+conf+reasons): {ours:6.2f} s")
     print(f"ratio                            : {ours / baseline:6.2f}  (goal <= 1.5)")
-    print(f"personas assigned: {len([r for r in roles if r != 'Regular'])} of {len(rules)}; "
-          f"same role as the CASE view on {100 * float(agree):.1f}% of transactions")
+    print(
+        f"personas assigned: {len([r for r in roles if r != 'Regular'])} of {len(rules)}; "
+        f"same role as the CASE view on {100 * float(agree):.1f}% of transactions"
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,12 @@ class _HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if (action.option_strings and action.nargs != 0 and action.default not in (None, argparse.SUPPRESS)
-                and "%(default)" not in text):
+        if (
+            action.option_strings
+            and action.nargs != 0
+            and action.default not in (None, argparse.SUPPRESS)
+            and "%(default)" not in text
+        ):
             text += " (default: %(default)s)"
         return text
 
@@ -66,9 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
-    p = sub.add_parser("completion", help="print a shell completion script",
-                       description="print a completion script for bash or zsh; load it with "
-                                   "eval \"$(scout completion bash)\" in ~/.bashrc (zsh: ~/.zshrc)")
+    p = sub.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description="print a completion script for bash or zsh; load it with "
+        'eval "$(scout completion bash)" in ~/.bashrc (zsh: ~/.zshrc)',
+    )
     p.add_argument("shell", choices=("bash", "zsh"), help="the shell to complete in")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(handler=_completion)
@@ -86,15 +93,21 @@ def _completion(args: argparse.Namespace) -> int:
 def command_group(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse._SubParsersAction:
     """``scout <name> COMMAND``: a group whose sub-command is required."""
     group = sub.add_parser(name, help=help_text, description=help_text)
-    group.add_argument("--json", dest="json_before_command", action="store_true", default=argparse.SUPPRESS,
-                       help=JSON_HELP)
+    group.add_argument(
+        "--json", dest="json_before_command", action="store_true", default=argparse.SUPPRESS, help=JSON_HELP
+    )
     commands = group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
     commands.required = True
     return commands
 
 
-def add_command(commands: argparse._SubParsersAction, name: str, handler: Callable[[argparse.Namespace], int],
-                help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+def add_command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    help_text: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
     """One sub-command with help text and the ``--json`` option every command has."""
     parser = commands.add_parser(name, help=help_text, description=description or help_text)
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -148,8 +161,9 @@ class Progress:
             from tqdm import tqdm
         except ImportError:  # optional: plain lines without it
             return False
-        self._bar = tqdm(total=total, initial=done - 1 if done else 0, unit=f" {unit}", file=self.stream,
-                         dynamic_ncols=True)
+        self._bar = tqdm(
+            total=total, initial=done - 1 if done else 0, unit=f" {unit}", file=self.stream, dynamic_ncols=True
+        )
         return True
 
 

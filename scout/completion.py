@@ -39,8 +39,9 @@ autoload -U +X bashcompinit && bashcompinit
 """
 
 
-def commands(parser: argparse.ArgumentParser,
-             path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+def commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """Every (command path, parser), the top level first: ``()``, ``("migrate",)``, ``("migrate", "status")``…"""
     yield path, parser
     for action in parser._actions:
@@ -65,13 +66,16 @@ def _words(parser: argparse.ArgumentParser) -> list[str]:
 def bash_script(parser: argparse.ArgumentParser) -> str:
     tree = list(commands(parser))
     paths = "|".join(shlex.quote(" ".join(p)) for p, _ in tree if p)
-    choices = [f"        {shlex.quote(' '.join(p) + ':' + option)}) COMPREPLY=($(compgen -W "
-               f"{shlex.quote(' '.join(str(c) for c in action.choices))} -- \"$cur\")); return ;;"
-               for p, sub in tree for action in sub._actions if action.option_strings and action.choices
-               for option in action.option_strings]
+    choices = [
+        f"        {shlex.quote(' '.join(p) + ':' + option)}) COMPREPLY=($(compgen -W "
+        f'{shlex.quote(" ".join(str(c) for c in action.choices))} -- "$cur")); return ;;'
+        for p, sub in tree
+        for action in sub._actions
+        if action.option_strings and action.choices
+        for option in action.option_strings
+    ]
     words = [f"        {shlex.quote(' '.join(p))}) words={shlex.quote(' '.join(_words(sub)))} ;;" for p, sub in tree]
-    return BASH_TEMPLATE.format(paths=paths, choices="\n".join(choices) or "        '') ;;",
-                                words="\n".join(words))
+    return BASH_TEMPLATE.format(paths=paths, choices="\n".join(choices) or "        '') ;;", words="\n".join(words))
 
 
 def script(parser: argparse.ArgumentParser, shell: str) -> str:

@@ -62,15 +62,24 @@ def _choice(*choices: str) -> Callable[[str], str]:
         if value not in choices:
             raise ValueError(f"must be one of {', '.join(choices)}")
         return value
+
     return parse
 
 
 #: DuckDB's memory_limit units (bytes each); a number without a unit is refused (it would mean bytes).
-MEMORY_UNITS = {"KB": 10 ** 3, "MB": 10 ** 6, "GB": 10 ** 9, "TB": 10 ** 12,
-                "KIB": 2 ** 10, "MIB": 2 ** 20, "GIB": 2 ** 30, "TIB": 2 ** 40}
+MEMORY_UNITS = {
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
 #: Below this DuckDB cannot even seed the demo data (8MB fails on the first insert).
-MEMORY_LIMIT_MIN_BYTES = 16 * 10 ** 6
-MEMORY_LIMIT_MAX_BYTES = 2 ** 50
+MEMORY_LIMIT_MIN_BYTES = 16 * 10**6
+MEMORY_LIMIT_MAX_BYTES = 2**50
 _MEMORY_LIMIT = re.compile(r"^(\d+(?:\.\d+)?)\s*([A-Za-z]+)$", re.ASCII)
 
 
@@ -99,48 +108,113 @@ def _text(raw: str) -> str:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("SCOUT_DATABASE_URL", "duckdb:///.scout/scout.duckdb", _text,
-            "duckdb:///<path> (embedded default) or mssql://<server>.database.windows.net/<database>"),
-    Setting("SCOUT_SQL_AUTH", "entra", _choice("entra", "sql"),
-            "mssql only: 'entra' (access token from DefaultAzureCredential) or 'sql' (login + Key Vault secret)"),
+    Setting(
+        "SCOUT_DATABASE_URL",
+        "duckdb:///.scout/scout.duckdb",
+        _text,
+        "duckdb:///<path> (embedded default) or mssql://<server>.database.windows.net/<database>",
+    ),
+    Setting(
+        "SCOUT_SQL_AUTH",
+        "entra",
+        _choice("entra", "sql"),
+        "mssql only: 'entra' (access token from DefaultAzureCredential) or 'sql' (login + Key Vault secret)",
+    ),
     Setting("SCOUT_SQL_USER", "", _text, "mssql with SCOUT_SQL_AUTH=sql: the SQL login name"),
-    Setting("SCOUT_SQL_PASSWORD_SECRET_NAME", "sql-password", _text,
-            "mssql with SCOUT_SQL_AUTH=sql: name of the Key Vault secret holding the password"),
+    Setting(
+        "SCOUT_SQL_PASSWORD_SECRET_NAME",
+        "sql-password",
+        _text,
+        "mssql with SCOUT_SQL_AUTH=sql: name of the Key Vault secret holding the password",
+    ),
     Setting("SCOUT_ODBC_DRIVER", "ODBC Driver 18 for SQL Server", _text, "mssql: the ODBC driver name"),
     Setting("KEY_VAULT_URL", "", _text, "https://<vault>.vault.azure.net/ (empty: local environment variables only)"),
     Setting("AZURE_CLIENT_ID", "", _text, "client id of a user-assigned managed identity (empty: system-assigned)"),
-    Setting("SCOUT_SECRET_CACHE_SECONDS", 300.0, _number(float, 0, 86_400),
-            "how long secrets read from Key Vault are cached"),
-    Setting("SCOUT_RETRY_ATTEMPTS", 5, _number(int, 1, 20),
-            "attempts for an Azure SQL command hit by transient faults"),
-    Setting("SCOUT_RETRY_FIRST_WAIT_SECONDS", 5.0, _number(float, 0, 600),
-            "first back-off wait (doubles each retry, with jitter)"),
+    Setting(
+        "SCOUT_SECRET_CACHE_SECONDS",
+        300.0,
+        _number(float, 0, 86_400),
+        "how long secrets read from Key Vault are cached",
+    ),
+    Setting(
+        "SCOUT_RETRY_ATTEMPTS", 5, _number(int, 1, 20), "attempts for an Azure SQL command hit by transient faults"
+    ),
+    Setting(
+        "SCOUT_RETRY_FIRST_WAIT_SECONDS",
+        5.0,
+        _number(float, 0, 600),
+        "first back-off wait (doubles each retry, with jitter)",
+    ),
     Setting("SCOUT_RETRY_MAX_WAIT_SECONDS", 60.0, _number(float, 0, 3_600), "cap on one back-off wait"),
-    Setting("SCOUT_LOCK_TIMEOUT_SECONDS", 30.0, _number(float, 0, 86_400, above_lo=True),
-            "how long a migration run waits for another run's lock before reporting it"),
-    Setting("SCOUT_RUN_LEASE_SECONDS", 300.0, _number(float, 0, 7 * 86_400, above_lo=True),
-            "a run (job, Monte Carlo run, results session) whose heartbeat is older than this is abandoned"),
-    Setting("SCOUT_MIGRATIONS_DIR", "", _text, "folder of migration files (empty: sql/migrations of this app)",
-            scope="local"),
-    Setting("SCOUT_MIGRATIONS_SCHEDULE", "0 0 2 * * *", _text,
-            "CRON (six fields) of the migrations timer; read by the Functions host as %SCOUT_MIGRATIONS_SCHEDULE%"),
-    Setting("SCOUT_DUCKDB_MEMORY_LIMIT", "", parse_memory_limit,
-            "embedded default: DuckDB memory_limit such as 128MB (empty: DuckDB's default, 80% of RAM); DuckDB "
-            "caches what it reads up to it and spills larger work to disk",
-            scope="local"),
-    Setting("SCOUT_EXPORT_DESTINATION", ".scout/exports", _text,
-            "where the flat export is published: a folder, or https://<account>.blob.core.windows.net/<container>[/prefix]"),
-    Setting("SCOUT_EXPORT_SCHEDULE", "0 30 1 * * *", _text,
-            "CRON of the nightly infer-then-export timer; read by the Functions host as %SCOUT_EXPORT_SCHEDULE%"),
-    Setting("SCOUT_MONTECARLO_SCHEDULE", "0 0 3 * * *", _text,
-            "CRON of the standing-scenario refresh (after the nightly export); read by the host as %SCOUT_MONTECARLO_SCHEDULE%"),
-    Setting("SCOUT_MONTECARLO_STANDING_SCENARIOS", "", _text,
-            "JSON list of scenarios the timer refreshes (empty: results.scenarios, else every region over 30 days)"),
-    Setting("AzureWebJobsStorage", "", _text,
-            "local only: storage connection string (Azurite); in Azure the identity-based settings below", secret=True,
-            scope="local"),
+    Setting(
+        "SCOUT_LOCK_TIMEOUT_SECONDS",
+        30.0,
+        _number(float, 0, 86_400, above_lo=True),
+        "how long a migration run waits for another run's lock before reporting it",
+    ),
+    Setting(
+        "SCOUT_RUN_LEASE_SECONDS",
+        300.0,
+        _number(float, 0, 7 * 86_400, above_lo=True),
+        "a run (job, Monte Carlo run, results session) whose heartbeat is older than this is abandoned",
+    ),
+    Setting(
+        "SCOUT_MIGRATIONS_DIR",
+        "",
+        _text,
+        "folder of migration files (empty: sql/migrations of this app)",
+        scope="local",
+    ),
+    Setting(
+        "SCOUT_MIGRATIONS_SCHEDULE",
+        "0 0 2 * * *",
+        _text,
+        "CRON (six fields) of the migrations timer; read by the Functions host as %SCOUT_MIGRATIONS_SCHEDULE%",
+    ),
+    Setting(
+        "SCOUT_DUCKDB_MEMORY_LIMIT",
+        "",
+        parse_memory_limit,
+        "embedded default: DuckDB memory_limit such as 128MB (empty: DuckDB's default, 80% of RAM); DuckDB "
+        "caches what it reads up to it and spills larger work to disk",
+        scope="local",
+    ),
+    Setting(
+        "SCOUT_EXPORT_DESTINATION",
+        ".scout/exports",
+        _text,
+        "where the flat export is published: a folder, or https://<account>.blob.core.windows.net/<container>[/prefix]",
+    ),
+    Setting(
+        "SCOUT_EXPORT_SCHEDULE",
+        "0 30 1 * * *",
+        _text,
+        "CRON of the nightly infer-then-export timer; read by the Functions host as %SCOUT_EXPORT_SCHEDULE%",
+    ),
+    Setting(
+        "SCOUT_MONTECARLO_SCHEDULE",
+        "0 0 3 * * *",
+        _text,
+        "CRON of the standing-scenario refresh (after the nightly export); read by the host as %SCOUT_MONTECARLO_SCHEDULE%",
+    ),
+    Setting(
+        "SCOUT_MONTECARLO_STANDING_SCENARIOS",
+        "",
+        _text,
+        "JSON list of scenarios the timer refreshes (empty: results.scenarios, else every region over 30 days)",
+    ),
+    Setting(
+        "AzureWebJobsStorage",
+        "",
+        _text,
+        "local only: storage connection string (Azurite); in Azure the identity-based settings below",
+        secret=True,
+        scope="local",
+    ),
     Setting("AzureWebJobsStorage__blobServiceUri", "", _text, "blob endpoint of the app's storage (managed identity)"),
-    Setting("AzureWebJobsStorage__queueServiceUri", "", _text, "queue endpoint of the app's storage (managed identity)"),
+    Setting(
+        "AzureWebJobsStorage__queueServiceUri", "", _text, "queue endpoint of the app's storage (managed identity)"
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -12,7 +12,8 @@ import sys
 
 def configure_cli_logging() -> None:
     level = os.environ.get("SCOUT_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
-                        format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=getattr(logging, level, logging.WARNING), format="%(levelname)s %(name)s %(message)s"
+    )
     # azure-core logs full HTTP requests at INFO; keep them out of CLI output
     logging.getLogger("azure").setLevel(logging.WARNING)

@@ -46,8 +46,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the whole pipeline on the configured database",
-                       description="migrate, seed demo data when empty, infer personas, export, simulate")
+    p = sub.add_parser(
+        "run",
+        help="run the whole pipeline on the configured database",
+        description="migrate, seed demo data when empty, infer personas, export, simulate",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(handler=run_pipeline)
-

@@ -51,9 +51,16 @@ def env_name(secret_name: str) -> str:
 class SecretProvider:
     """Reads secrets from one vault (or the environment), caching each for ``ttl`` seconds."""
 
-    def __init__(self, vault_url: str, *, ttl: float = 300.0, credential: Any = None,
-                 client_factory: Callable[[str, Any], Any] | None = None,
-                 environ: dict[str, str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        vault_url: str,
+        *,
+        ttl: float = 300.0,
+        credential: Any = None,
+        client_factory: Callable[[str, Any], Any] | None = None,
+        environ: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.vault_url = vault_url.rstrip("/")
         self.ttl = ttl
         self.credential = credential
@@ -80,7 +87,9 @@ class SecretProvider:
         if not self.vault_url:
             value = self._environ.get(env_name(name))
             if not value:
-                raise SecretError(f"secret {name} not found: set KEY_VAULT_URL, or {env_name(name)} for local development")
+                raise SecretError(
+                    f"secret {name} not found: set KEY_VAULT_URL, or {env_name(name)} for local development"
+                )
             return value
         now = self._clock()
         with self._lock:
@@ -106,12 +115,16 @@ class SecretProvider:
         except ResourceNotFoundError:
             raise SecretError(f"{where}: not found (404)") from None
         except ClientAuthenticationError as exc:
-            raise SecretError(f"{where}: authentication failed ({_status(exc)}); check the app's managed identity "
-                              "has 'Key Vault Secrets User' on the vault") from None
+            raise SecretError(
+                f"{where}: authentication failed ({_status(exc)}); check the app's managed identity "
+                "has 'Key Vault Secrets User' on the vault"
+            ) from None
         except HttpResponseError as exc:
             status = _status(exc)
-            hint = {403: "forbidden: grant the identity 'Key Vault Secrets User'",
-                    429: "throttled by Key Vault; retries exhausted"}.get(exc.status_code or 0, "request failed")
+            hint = {
+                403: "forbidden: grant the identity 'Key Vault Secrets User'",
+                429: "throttled by Key Vault; retries exhausted",
+            }.get(exc.status_code or 0, "request failed")
             raise SecretError(f"{where}: {hint} ({status})") from None
         except ServiceRequestError as exc:
             raise SecretError(f"{where}: vault unreachable ({type(exc).__name__})") from None

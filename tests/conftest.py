@@ -21,8 +21,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's settings; each runs in its own folder."""
     for setting in SETTINGS:
         monkeypatch.delenv(setting.name, raising=False)
-    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_ENDPOINT",
-                 "MSI_ENDPOINT", "APPLICATIONINSIGHTS_CONNECTION_STRING", "AzureWebJobsStorage"):
+    for name in (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "IDENTITY_ENDPOINT",
+        "MSI_ENDPOINT",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "AzureWebJobsStorage",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -66,10 +73,15 @@ def storage_at(blob_port: int, queue_port: int | None = None) -> str:
     """A connection string for Azurite's documented well-known development account (public, emulator only)
     on 127.0.0.1: Blob on ``blob_port``, Queue on ``queue_port`` (the same port when not given)."""
     account = "devstoreaccount1"
-    key = os.environ.get("AZURITE_ACCOUNT_KEY", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
-    return (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
-            f"BlobEndpoint=http://127.0.0.1:{blob_port}/{account};"
-            f"QueueEndpoint=http://127.0.0.1:{queue_port or blob_port}/{account};")
+    key = os.environ.get(
+        "AZURITE_ACCOUNT_KEY",
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+    )
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
+        f"BlobEndpoint=http://127.0.0.1:{blob_port}/{account};"
+        f"QueueEndpoint=http://127.0.0.1:{queue_port or blob_port}/{account};"
+    )
 
 
 class PrivateAzurite:
@@ -79,10 +91,21 @@ class PrivateAzurite:
         self.port = _free_port()
         full = Path(_azurite_binary())
         queue_only = full.with_name("azurite-queue")
-        self.proc = subprocess.Popen([str(queue_only if queue_only.exists() else full), "--silent",
-                                      "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
-                                      "--queueHost", "127.0.0.1", "--queuePort", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                str(queue_only if queue_only.exists() else full),
+                "--silent",
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -113,11 +136,28 @@ def azurite(tmp_path_factory: pytest.TempPathFactory):
     """A real Azurite (Blob + Queue) on free loopback ports; yields its connection string."""
     blob_port, queue_port, table_port = _free_port(), _free_port(), _free_port()
     proc = subprocess.Popen(
-        [_azurite_binary(), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
-         "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
-         "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
-         "--tableHost", "127.0.0.1", "--tablePort", str(table_port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path_factory.mktemp("azurite"),
+        [
+            _azurite_binary(),
+            "--silent",
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(blob_port),
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            str(queue_port),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(table_port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path_factory.mktemp("azurite"),
     )
     deadline = time.monotonic() + 30
     while True:
@@ -149,8 +189,15 @@ def functions() -> dict:
     return {f.get_function_name(): f for f in function_app.app.get_functions()}
 
 
-def call_http(functions: dict, name: str, method: str = "GET", url: str = "http://localhost/api/",
-              body: bytes | str = b"", route_params: dict | None = None, params: dict | None = None):
+def call_http(
+    functions: dict,
+    name: str,
+    method: str = "GET",
+    url: str = "http://localhost/api/",
+    body: bytes | str = b"",
+    route_params: dict | None = None,
+    params: dict | None = None,
+):
     """Invoke an HTTP function the way the host does: a real func.HttpRequest, plus a Context when asked."""
     import inspect
     import json as _json
@@ -160,8 +207,14 @@ def call_http(functions: dict, name: str, method: str = "GET", url: str = "http:
 
     if isinstance(body, str):
         body = body.encode()
-    req = func.HttpRequest(method, url, body=body, route_params=route_params or {}, params=params or {},
-                           headers={"content-type": "application/json"})
+    req = func.HttpRequest(
+        method,
+        url,
+        body=body,
+        route_params=route_params or {},
+        params=params or {},
+        headers={"content-type": "application/json"},
+    )
     user_fn = functions[name].get_user_function()
     kwargs = {}
     if "context" in inspect.signature(user_fn).parameters:

@@ -105,8 +105,7 @@ def test_storage_down_fails_within_seconds_before_anything_is_recorded(migrated,
     assert runs_of(settings) == []
 
 
-def test_storage_that_goes_down_after_the_record_fails_the_run_in_the_same_call(migrated, monkeypatch,
-                                                                                  private_azurite):
+def test_storage_that_goes_down_after_the_record_fails_the_run_in_the_same_call(migrated, monkeypatch, private_azurite):
     """The queue exists, the run is recorded, then storage is gone when the message is sent."""
     import scout.storage
 
@@ -212,8 +211,7 @@ def test_two_deliveries_of_one_message_run_it_once(shared_storage):
         assert get_run(db, submitted["run_id"])["status"] == "succeeded"
 
 
-def test_a_send_whose_answer_is_lost_leaves_the_run_to_the_worker_that_got_it(migrated, monkeypatch,
-                                                                                private_azurite):
+def test_a_send_whose_answer_is_lost_leaves_the_run_to_the_worker_that_got_it(migrated, monkeypatch, private_azurite):
     """Storage takes the message but its answer never arrives (a real proxy drops it); a worker runs the job
     meanwhile. The sender times out and retries (a second, duplicate message), then gives up -- and finds
     the run already taken, so it neither fails it nor reports an error. The duplicate runs nothing."""
@@ -265,8 +263,9 @@ def test_http_submit_with_storage_down_is_a_fast_503_with_retry_after(migrated, 
     settings_with_storage(monkeypatch, storage_at(_free_port()))
 
     started = time.monotonic()
-    status, body, response = call_http(functions, "personas_infer", "POST", "http://host/api/personas/infer",
-                                       body='{"full": true}')
+    status, body, response = call_http(
+        functions, "personas_infer", "POST", "http://host/api/personas/infer", body='{"full": true}'
+    )
 
     assert time.monotonic() - started < 10
     assert status == 503 and response.headers["Retry-After"] == "30"

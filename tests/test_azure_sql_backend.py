@@ -59,11 +59,25 @@ def test_real_odbc_errors_are_classified_by_sqlstate_and_error_number(closed_por
         pyodbc.connect(f"Driver={{FreeTDS}};Server=127.0.0.1;Port={closed_port};Database=x", timeout=2)
     assert is_transient(real.value)
 
-    assert is_transient(pyodbc.OperationalError("HYT00", "[HYT00] [Microsoft][ODBC Driver 18 for SQL Server]Login timeout expired (0) (SQLDriverConnect)"))
-    assert is_transient(pyodbc.Error("42000", "[42000] Database 'scout' on server 'x' is not currently available. (40613) (SQLExecDirectW)"))
-    assert is_transient(pyodbc.Error("40001", "[40001] Transaction (Process ID 52) was deadlocked (1205) (SQLExecDirectW)"))
-    assert not is_transient(pyodbc.ProgrammingError("42S02", "[42S02] Invalid object name 'dbo.nope'. (208) (SQLExecDirectW)"))
-    assert not is_transient(pyodbc.IntegrityError("23000", "[23000] Violation of PRIMARY KEY constraint (2627) (SQLExecDirectW)"))
+    assert is_transient(
+        pyodbc.OperationalError(
+            "HYT00", "[HYT00] [Microsoft][ODBC Driver 18 for SQL Server]Login timeout expired (0) (SQLDriverConnect)"
+        )
+    )
+    assert is_transient(
+        pyodbc.Error(
+            "42000", "[42000] Database 'scout' on server 'x' is not currently available. (40613) (SQLExecDirectW)"
+        )
+    )
+    assert is_transient(
+        pyodbc.Error("40001", "[40001] Transaction (Process ID 52) was deadlocked (1205) (SQLExecDirectW)")
+    )
+    assert not is_transient(
+        pyodbc.ProgrammingError("42S02", "[42S02] Invalid object name 'dbo.nope'. (208) (SQLExecDirectW)")
+    )
+    assert not is_transient(
+        pyodbc.IntegrityError("23000", "[23000] Violation of PRIMARY KEY constraint (2627) (SQLExecDirectW)")
+    )
 
 
 def test_a_permanent_error_fails_at_once(freetds_settings):
@@ -114,8 +128,9 @@ def test_backoff_starts_at_the_first_wait_doubles_and_is_capped():
 def test_cli_reports_an_unreachable_azure_sql_in_one_line_without_secrets(freetds_settings, monkeypatch):
     monkeypatch.setenv("SCOUT_RETRY_ATTEMPTS", "2")
     monkeypatch.setenv("SCOUT_RETRY_FIRST_WAIT_SECONDS", "0")
-    done = subprocess.run([sys.executable, "-m", "scout", "migrate", "status"], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "scout", "migrate", "status"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert lines[-1].startswith("scout: ") and "2 time(s)" in lines[-1]

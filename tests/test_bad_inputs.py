@@ -25,10 +25,23 @@ from scout.config import Settings
 from scout.db import connect
 from tests.conftest import call_http
 
-TABLES = ("dbo.Stores", "dbo.Transactions", "dbo.TransactionItems", "dbo.SalesInteractions", "dbo.v_insight_base",
-          "ref.persona_rules", "ref.transaction_personas", "ref.transaction_baskets", "ops.job_runs",
-          "ops.migration_history", "results.montecarlo_runs", "results.montecarlo_partials",
-          "results.generation_status", "results.segment_results", "results.scenarios")
+TABLES = (
+    "dbo.Stores",
+    "dbo.Transactions",
+    "dbo.TransactionItems",
+    "dbo.SalesInteractions",
+    "dbo.v_insight_base",
+    "ref.persona_rules",
+    "ref.transaction_personas",
+    "ref.transaction_baskets",
+    "ops.job_runs",
+    "ops.migration_history",
+    "results.montecarlo_runs",
+    "results.montecarlo_partials",
+    "results.generation_status",
+    "results.segment_results",
+    "results.scenarios",
+)
 TRANSACTIONS = 150
 
 EXPORTS = "exports helper (scout/exports/*)"
@@ -57,18 +70,34 @@ def http(id: str, function: str, body: str | bytes, message: str | tuple[str, ..
 
 TYPO = {"SCOUT_DATABASE_URL": "duckdb:///{tmp}/scuot.duckdb"}
 NO_DB = "no database at"
-BIG = str(10 ** 30)
+BIG = str(10**30)
 
 CLI_CASES = [
     # demo seed: checked before the old rows are deleted and before the run is recorded
-    cli("seed-negative-seed-replace", "--seed must be a whole number", "demo", "seed", "--transactions", "10",
-        "--seed", "-1", "--replace"),
-    cli("seed-seed-2**63", "--seed must be a whole number", "demo", "seed", "--seed", str(2 ** 63), "--replace"),
+    cli(
+        "seed-negative-seed-replace",
+        "--seed must be a whole number",
+        "demo",
+        "seed",
+        "--transactions",
+        "10",
+        "--seed",
+        "-1",
+        "--replace",
+    ),
+    cli("seed-seed-2**63", "--seed must be a whole number", "demo", "seed", "--seed", str(2**63), "--replace"),
     cli("seed-huge-seed", "--seed must be a whole number", "demo", "seed", "--seed", BIG, "--replace"),
     cli("seed-zero-transactions", "--transactions must be", "demo", "seed", "--transactions", "0", "--replace"),
     cli("seed-negative-transactions", "--transactions must be", "demo", "seed", "--transactions", "-5", "--replace"),
-    cli("seed-too-many-transactions", "--transactions must be", "demo", "seed", "--transactions", "20000001",
-        "--replace"),
+    cli(
+        "seed-too-many-transactions",
+        "--transactions must be",
+        "demo",
+        "seed",
+        "--transactions",
+        "20000001",
+        "--replace",
+    ),
     cli("seed-huge-transactions", "--transactions must be", "demo", "seed", "--transactions", BIG, "--replace"),
     cli("seed-filled-without-replace", "use --replace", "demo", "seed", "--transactions", "10"),
     cli("seed-transactions-text", "invalid int value", "demo", "seed", "--transactions", "abc", "--replace"),
@@ -95,40 +124,108 @@ CLI_CASES = [
     cli("baseline-empty-version", "version must be a version", "migrate", "baseline", "--version", ""),
     cli("migrate-unknown-command", "invalid choice", "migrate", "bogus"),
     # settings: checked when read, before anything connects
-    *[cli(f"memory-limit-{i}", "SCOUT_DUCKDB_MEMORY_LIMIT", "migrate", "apply",
-          env={"SCOUT_DUCKDB_MEMORY_LIMIT": raw})
-      for i, raw in enumerate(["abc", "-1GB", "0MB", "8MB", "1GB'; DROP TABLE x; --", "10PB", "512", "１GB"])],
-    *[cli(f"lock-timeout-{raw}", "SCOUT_LOCK_TIMEOUT_SECONDS", "migrate", "apply",
-          env={"SCOUT_LOCK_TIMEOUT_SECONDS": raw}) for raw in ["nan", "inf", "-1", "0", "1e400", "abc"]],
-    *[cli(f"lease-{raw}", "SCOUT_RUN_LEASE_SECONDS", "jobs", "list", env={"SCOUT_RUN_LEASE_SECONDS": raw})
-      for raw in ["0", "NaN", "-inf"]],
-    *[cli(f"retry-attempts-{raw[:8]}", "SCOUT_RETRY_ATTEMPTS", "jobs", "list", env={"SCOUT_RETRY_ATTEMPTS": raw})
-      for raw in ["0", "1.5", BIG]],
-    cli("retry-first-wait-negative", "SCOUT_RETRY_FIRST_WAIT_SECONDS", "jobs", "list",
-        env={"SCOUT_RETRY_FIRST_WAIT_SECONDS": "-1"}),
-    cli("retry-max-wait-inf", "SCOUT_RETRY_MAX_WAIT_SECONDS", "jobs", "list", env={"SCOUT_RETRY_MAX_WAIT_SECONDS": "inf"}),
-    cli("secret-cache-negative", "SCOUT_SECRET_CACHE_SECONDS", "jobs", "list", env={"SCOUT_SECRET_CACHE_SECONDS": "-5"}),
+    *[
+        cli(
+            f"memory-limit-{i}", "SCOUT_DUCKDB_MEMORY_LIMIT", "migrate", "apply", env={"SCOUT_DUCKDB_MEMORY_LIMIT": raw}
+        )
+        for i, raw in enumerate(["abc", "-1GB", "0MB", "8MB", "1GB'; DROP TABLE x; --", "10PB", "512", "１GB"])
+    ],
+    *[
+        cli(
+            f"lock-timeout-{raw}",
+            "SCOUT_LOCK_TIMEOUT_SECONDS",
+            "migrate",
+            "apply",
+            env={"SCOUT_LOCK_TIMEOUT_SECONDS": raw},
+        )
+        for raw in ["nan", "inf", "-1", "0", "1e400", "abc"]
+    ],
+    *[
+        cli(f"lease-{raw}", "SCOUT_RUN_LEASE_SECONDS", "jobs", "list", env={"SCOUT_RUN_LEASE_SECONDS": raw})
+        for raw in ["0", "NaN", "-inf"]
+    ],
+    *[
+        cli(f"retry-attempts-{raw[:8]}", "SCOUT_RETRY_ATTEMPTS", "jobs", "list", env={"SCOUT_RETRY_ATTEMPTS": raw})
+        for raw in ["0", "1.5", BIG]
+    ],
+    cli(
+        "retry-first-wait-negative",
+        "SCOUT_RETRY_FIRST_WAIT_SECONDS",
+        "jobs",
+        "list",
+        env={"SCOUT_RETRY_FIRST_WAIT_SECONDS": "-1"},
+    ),
+    cli(
+        "retry-max-wait-inf",
+        "SCOUT_RETRY_MAX_WAIT_SECONDS",
+        "jobs",
+        "list",
+        env={"SCOUT_RETRY_MAX_WAIT_SECONDS": "inf"},
+    ),
+    cli(
+        "secret-cache-negative", "SCOUT_SECRET_CACHE_SECONDS", "jobs", "list", env={"SCOUT_SECRET_CACHE_SECONDS": "-5"}
+    ),
     cli("sql-auth-unknown", "SCOUT_SQL_AUTH", "jobs", "list", env={"SCOUT_SQL_AUTH": "kerberos"}),
     cli("database-url-postgres", "SCOUT_DATABASE_URL", "jobs", "list", env={"SCOUT_DATABASE_URL": "postgres://x/y"}),
     cli("database-url-no-path", "SCOUT_DATABASE_URL", "jobs", "list", env={"SCOUT_DATABASE_URL": "duckdb:///"}),
-    cli("database-url-credentials", "must not carry credentials", "jobs", "list",
-        env={"SCOUT_DATABASE_URL": "mssql://sa:secret@db.example/scout"}),
+    cli(
+        "database-url-credentials",
+        "must not carry credentials",
+        "jobs",
+        "list",
+        env={"SCOUT_DATABASE_URL": "mssql://sa:secret@db.example/scout"},
+    ),
     cli("database-url-folder", "is a folder", "migrate", "apply", env={"SCOUT_DATABASE_URL": "duckdb:///{tmp}"}),
-    cli("database-url-under-a-file", "cannot create the folder", "migrate", "apply",
-        env={"SCOUT_DATABASE_URL": "duckdb:///{tmp}/plain/scout.duckdb"}),
-    cli("migrations-dir-missing", "SCOUT_MIGRATIONS_DIR", "migrate", "status",
-        env={"SCOUT_MIGRATIONS_DIR": "{tmp}/no-such-folder"}),
+    cli(
+        "database-url-under-a-file",
+        "cannot create the folder",
+        "migrate",
+        "apply",
+        env={"SCOUT_DATABASE_URL": "duckdb:///{tmp}/plain/scout.duckdb"},
+    ),
+    cli(
+        "migrations-dir-missing",
+        "SCOUT_MIGRATIONS_DIR",
+        "migrate",
+        "status",
+        env={"SCOUT_MIGRATIONS_DIR": "{tmp}/no-such-folder"},
+    ),
     # a database path nobody created: said so, and not created
-    *[cli(f"typo-{'-'.join(argv[:2])}", NO_DB, *argv, env=TYPO) for argv in [
-        ("jobs", "list"), ("jobs", "show", "00000000-0000-0000-0000-000000000000"), ("migrate", "status"),
-        ("migrate", "verify"), ("migrate", "undo", "--target", "0"), ("migrate", "baseline", "--version", "1"),
-        ("personas", "infer"), ("demo", "seed"), ("montecarlo", "show", "x"), ("montecarlo", "run"),
-        ("export", "flat")]],
+    *[
+        cli(f"typo-{'-'.join(argv[:2])}", NO_DB, *argv, env=TYPO)
+        for argv in [
+            ("jobs", "list"),
+            ("jobs", "show", "00000000-0000-0000-0000-000000000000"),
+            ("migrate", "status"),
+            ("migrate", "verify"),
+            ("migrate", "undo", "--target", "0"),
+            ("migrate", "baseline", "--version", "1"),
+            ("personas", "infer"),
+            ("demo", "seed"),
+            ("montecarlo", "show", "x"),
+            ("montecarlo", "run"),
+            ("export", "flat"),
+        ]
+    ],
     # a file DuckDB would name like one of our schemas
-    *[cli(f"file-named-{name}", "collides with the schema", "migrate", "apply",
-          env={"SCOUT_DATABASE_URL": "duckdb:///{tmp}/" + name})
-      for name in ["results.duckdb", "ref", "dbo.duckdb", "ops.db", "RESULTS.duckdb", "..ops.duckdb",
-                   "information_schema.duckdb"]],
+    *[
+        cli(
+            f"file-named-{name}",
+            "collides with the schema",
+            "migrate",
+            "apply",
+            env={"SCOUT_DATABASE_URL": "duckdb:///{tmp}/" + name},
+        )
+        for name in [
+            "results.duckdb",
+            "ref",
+            "dbo.duckdb",
+            "ops.db",
+            "RESULTS.duckdb",
+            "..ops.duckdb",
+            "information_schema.duckdb",
+        ]
+    ],
     # a scenario: checked before the run exists
     cli("mc-iterations-0", "iterations must be between", "montecarlo", "run", "--iterations", "0"),
     cli("mc-iterations-too-many", "iterations must be between", "montecarlo", "run", "--iterations", "1000001"),
@@ -138,8 +235,12 @@ CLI_CASES = [
     cli("mc-seed-negative", "seed must be between", "montecarlo", "run", "--seed", "-1"),
     cli("mc-batches-0", "batches must be between", "montecarlo", "run", "--batches", "0"),
     cli("mc-batches-101", "batches must be between", "montecarlo", "run", "--batches", "101"),
-    cli("mc-price-change-nan", "price_change_pct must be a finite number", "montecarlo", "run", "--price-change", "nan"),
-    cli("mc-price-change-inf", "price_change_pct must be a finite number", "montecarlo", "run", "--price-change", "inf"),
+    cli(
+        "mc-price-change-nan", "price_change_pct must be a finite number", "montecarlo", "run", "--price-change", "nan"
+    ),
+    cli(
+        "mc-price-change-inf", "price_change_pct must be a finite number", "montecarlo", "run", "--price-change", "inf"
+    ),
     cli("mc-elasticity-1e309", "elasticity must be a finite number", "montecarlo", "run", "--elasticity", "1e309"),
     cli("mc-promo-uplift-low", "promo_uplift_pct must be between", "montecarlo", "run", "--promo-uplift", "-101"),
     cli("mc-store-change-high", "store_change must be between", "montecarlo", "run", "--store-change", "10001"),
@@ -221,9 +322,15 @@ EXPORTS_BODIES = [
 ]
 SCENARIO_BODIES = [
     # refused by the body's parser (scout.functions.http.json_object), else by parse_scenario
-    *[(f"{name}-{const.lower()}", f'{{"{name}": {const}}}', ("numbers must be finite", f"{name} must be a finite number"))
-      for name in ("iterations", "horizon_days", "seed", "store_change", "price_change_pct", "elasticity", "target")
-      for const in ("NaN", "Infinity", "-Infinity")],
+    *[
+        (
+            f"{name}-{const.lower()}",
+            f'{{"{name}": {const}}}',
+            ("numbers must be finite", f"{name} must be a finite number"),
+        )
+        for name in ("iterations", "horizon_days", "seed", "store_change", "price_change_pct", "elasticity", "target")
+        for const in ("NaN", "Infinity", "-Infinity")
+    ],
     ("iterations-1e400", '{"iterations": 1e400}', ("beyond the range", "iterations must be a finite number")),
     ("iterations-bool", '{"iterations": true}', "iterations must be an integer"),
     ("iterations-text", '{"iterations": "1000"}', "iterations must be an integer"),
@@ -234,7 +341,7 @@ SCENARIO_BODIES = [
     ("horizon-0", '{"horizon_days": 0}', "horizon_days must be at least 1"),
     ("horizon-367", '{"horizon_days": 367}', "horizon_days must be between"),
     ("seed-negative", '{"seed": -1}', "seed must be between"),
-    ("seed-2**64", '{"seed": ' + str(2 ** 64) + "}", "seed must be between"),
+    ("seed-2**64", '{"seed": ' + str(2**64) + "}", "seed must be between"),
     ("batches-0", '{"batches": 0}', "batches must be between"),
     ("batches-101", '{"batches": 101}', "batches must be between"),
     ("batches-almost-whole", '{"batches": 4.0000001}', "batches must be an integer"),
@@ -299,9 +406,11 @@ def seeded(tmp_path_factory) -> str:
 def tally(request):
     yield TALLY
     mine, others = TALLY["cli"] + TALLY["http"], TALLY["others_cli"] + TALLY["others_http"]
-    line = (f"bad inputs tried: {mine + others} ({TALLY['cli'] + TALLY['others_cli']} CLI, "
-            f"{TALLY['http'] + TALLY['others_http']} HTTP); {TALLY['500']} of the {mine} in this part answered 500; "
-            f"{others} answered by other parts, {TALLY['others_500']} of them 500")
+    line = (
+        f"bad inputs tried: {mine + others} ({TALLY['cli'] + TALLY['others_cli']} CLI, "
+        f"{TALLY['http'] + TALLY['others_http']} HTTP); {TALLY['500']} of the {mine} in this part answered 500; "
+        f"{others} answered by other parts, {TALLY['others_500']} of them 500"
+    )
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:
@@ -338,8 +447,7 @@ def run_cli(argv: tuple[str, ...], capsys) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("case", with_owner(CLI_CASES))
-def test_a_bad_command_line_is_exit_2_with_one_line_and_changes_nothing(case, database, tmp_path, monkeypatch,
-                                                                       capsys):
+def test_a_bad_command_line_is_exit_2_with_one_line_and_changes_nothing(case, database, tmp_path, monkeypatch, capsys):
     (tmp_path / "plain").write_text("a file, not a folder")
     for name, value in case.env.items():
         monkeypatch.setenv(name, value.format(tmp=tmp_path))
@@ -374,16 +482,25 @@ def test_a_bad_request_body_is_a_400_with_a_json_message_and_changes_nothing(cas
     assert snapshot(database) == before
 
 
-@pytest.mark.parametrize("argv, env, message", [
-    (("demo", "seed", "--transactions", "10", "--seed", "-1", "--replace"), {}, "--seed must be"),
-    (("migrate", "apply", "--target", "999"), {}, "target version 999 has no"),
-    (("jobs", "list"), {"SCOUT_DUCKDB_MEMORY_LIMIT": "abc"}, "SCOUT_DUCKDB_MEMORY_LIMIT"),
-    (("jobs", "list"), {"SCOUT_LOCK_TIMEOUT_SECONDS": "nan"}, "SCOUT_LOCK_TIMEOUT_SECONDS"),
-], ids=["bad-seed", "unknown-target", "memory-limit", "lock-timeout-nan"])
+@pytest.mark.parametrize(
+    "argv, env, message",
+    [
+        (("demo", "seed", "--transactions", "10", "--seed", "-1", "--replace"), {}, "--seed must be"),
+        (("migrate", "apply", "--target", "999"), {}, "target version 999 has no"),
+        (("jobs", "list"), {"SCOUT_DUCKDB_MEMORY_LIMIT": "abc"}, "SCOUT_DUCKDB_MEMORY_LIMIT"),
+        (("jobs", "list"), {"SCOUT_LOCK_TIMEOUT_SECONDS": "nan"}, "SCOUT_LOCK_TIMEOUT_SECONDS"),
+    ],
+    ids=["bad-seed", "unknown-target", "memory-limit", "lock-timeout-nan"],
+)
 def test_the_real_command_answers_the_same(database, argv, env, message):
     before = snapshot(database)
-    done = subprocess.run([sys.executable, "-m", "scout", *argv, "--json"], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **env})
+    done = subprocess.run(
+        [sys.executable, "-m", "scout", *argv, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
     TALLY["cli"] += 1
 
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr
@@ -396,20 +513,25 @@ def test_the_shared_database_still_holds_the_seed_and_only_the_runs_that_built_i
     counts = snapshot(database)
     assert counts["dbo.Transactions"] == TRANSACTIONS and counts["results.montecarlo_runs"] == 0
     with connect(Settings.from_env()) as db:
-        assert sorted(db.query("SELECT job, status FROM ops.job_runs")) == [("demo.seed", "succeeded"),
-                                                                          ("migrations.apply", "succeeded")]
+        assert sorted(db.query("SELECT job, status FROM ops.job_runs")) == [
+            ("demo.seed", "succeeded"),
+            ("migrations.apply", "succeeded"),
+        ]
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"iterations": float("nan")}, "iterations must be a finite number"),
-    ({"horizon_days": float("inf")}, "horizon_days must be a finite number"),
-    ({"seed": float("-inf")}, "seed must be a finite number"),
-    ({"store_change": float("nan")}, "store_change must be a finite number"),
-    ({"iterations": True}, "iterations must be an integer"),
-    ({"segment": {"region": "\ud800"}}, "segment region is not valid Unicode"),
-    ({"name": "\udfff"}, "name is not valid Unicode"),
-    (["iterations", 5], "a scenario must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"iterations": float("nan")}, "iterations must be a finite number"),
+        ({"horizon_days": float("inf")}, "horizon_days must be a finite number"),
+        ({"seed": float("-inf")}, "seed must be a finite number"),
+        ({"store_change": float("nan")}, "store_change must be a finite number"),
+        ({"iterations": True}, "iterations must be an integer"),
+        ({"segment": {"region": "\ud800"}}, "segment region is not valid Unicode"),
+        ({"name": "\udfff"}, "name is not valid Unicode"),
+        (["iterations", 5], "a scenario must be a JSON object"),
+    ],
+)
 def test_a_scenario_from_anywhere_is_checked_the_same(raw, message):
     """Scenarios also come from results.scenarios and SCOUT_MONTECARLO_STANDING_SCENARIOS, not only HTTP."""
     from scout.errors import InvalidInput

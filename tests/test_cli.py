@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def scout(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run([sys.executable, "-m", "scout", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "scout", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_status_json_is_one_object_with_applied_and_pending_items(db_url):
@@ -43,8 +48,9 @@ def test_apply_then_verify_exit_0_and_print_progress_on_stderr(db_url):
     assert json.loads(done.stdout)["pending"] == 0
     assert scout("migrate", "verify").returncode == 0
     status = json.loads(scout("migrate", "status", "--json").stdout)
-    assert status["pending"] == [] and all({"version", "description", "type", "checksum"} <= set(m)
-                                           for m in status["applied"])
+    assert status["pending"] == [] and all(
+        {"version", "description", "type", "checksum"} <= set(m) for m in status["applied"]
+    )
 
 
 def test_verify_exits_1_and_names_the_file_batch_and_line_of_a_lint_error(db_url, tmp_path):
@@ -69,15 +75,18 @@ def test_verify_exits_1_on_drift(db_url, tmp_path):
     assert done.returncode == 1 and json.loads(done.stdout)["changed"][0]["version"] == "2"
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (("migrate", "apply", "--target", "v-two"), 2, "target must be a version"),
-    (("migrate", "apply", "--target", "999"), 2, "target version 999 has no V999__*.sql file"),
-    (("migrate", "undo", "--target", "999"), 2, "target version 999 has no V999__*.sql file"),
-    (("migrate", "baseline", "--version", "999"), 2, "baseline version 999 has no V999__*.sql file"),
-    (("migrate", "bogus"), 2, "invalid choice"),
-    (("jobs", "show", "00000000-0000-0000-0000-000000000000"), 4, "no job run"),
-    (("migrate", "undo", "--target", "0"), 1, "no undo file"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (("migrate", "apply", "--target", "v-two"), 2, "target must be a version"),
+        (("migrate", "apply", "--target", "999"), 2, "target version 999 has no V999__*.sql file"),
+        (("migrate", "undo", "--target", "999"), 2, "target version 999 has no V999__*.sql file"),
+        (("migrate", "baseline", "--version", "999"), 2, "baseline version 999 has no V999__*.sql file"),
+        (("migrate", "bogus"), 2, "invalid choice"),
+        (("jobs", "show", "00000000-0000-0000-0000-000000000000"), 4, "no job run"),
+        (("migrate", "undo", "--target", "0"), 1, "no undo file"),
+    ],
+)
 def test_errors_are_one_stderr_line_and_an_exit_code(db_url, args, code, message):
     scout("migrate", "apply", "--target", "3")
     done = scout(*args)
@@ -85,9 +94,14 @@ def test_errors_are_one_stderr_line_and_an_exit_code(db_url, args, code, message
     assert message in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("name, value", [("SCOUT_DATABASE_URL", "postgres://x/y"),
-                                         ("SCOUT_DUCKDB_MEMORY_LIMIT", "abc"),
-                                         ("SCOUT_LOCK_TIMEOUT_SECONDS", "nan")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("SCOUT_DATABASE_URL", "postgres://x/y"),
+        ("SCOUT_DUCKDB_MEMORY_LIMIT", "abc"),
+        ("SCOUT_LOCK_TIMEOUT_SECONDS", "nan"),
+    ],
+)
 def test_bad_settings_are_exit_2_naming_the_setting(db_url, name, value):
     done = scout("migrate", "apply", env={name: value})
     assert done.returncode == 2 and name in done.stderr
@@ -95,8 +109,9 @@ def test_bad_settings_are_exit_2_naming_the_setting(db_url, name, value):
     assert not Path(db_url.removeprefix("duckdb:///")).exists()  # refused before the database was created
 
 
-@pytest.mark.parametrize("args", [("migrate", "apply", "--json", "--target", "nine"),
-                                  ("migrate", "apply", "--json", "--no-such-option")])
+@pytest.mark.parametrize(
+    "args", [("migrate", "apply", "--json", "--target", "nine"), ("migrate", "apply", "--json", "--no-such-option")]
+)
 def test_error_with_json_still_prints_one_json_object(db_url, args):
     done = scout(*args)
     assert done.returncode == 2 and json.loads(done.stdout)["error"] == "invalid_input"
@@ -117,7 +132,9 @@ def test_every_command_is_in_the_readme_and_has_help():
         leaf = not any(a.__class__.__name__ == "_SubParsersAction" for a in sub._actions)
         if leaf:
             assert sub.description, f"scout {' '.join(path)} has no help text"
-            assert re.search(r"`scout " + re.escape(" ".join(path)) + r"\b", readme), f"README lacks scout {' '.join(path)}"
+            assert re.search(r"`scout " + re.escape(" ".join(path)) + r"\b", readme), (
+                f"README lacks scout {' '.join(path)}"
+            )
 
 
 def test_dry_run_prints_the_sql_of_both_engines_and_changes_nothing(db_url):

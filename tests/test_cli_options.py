@@ -78,18 +78,38 @@ def test_the_bash_completion_script_names_every_command():
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
-@pytest.mark.parametrize("line, expected", [
-    ("scout ", {"migrate", "jobs", "demo", "personas", "export", "montecarlo", "sql", "run", "completion",
-                "--json", "--help", "--version"}),
-    ("scout mig", {"migrate"}),
-    ("scout --json migrate st", {"status"}),
-    ("scout migrate apply --", {"--help", "--json", "--target", "--dry-run"}),
-    ("scout sql render --engine ", {"mssql", "duckdb"}),
-    ("scout jobs show 1234 --j", {"--json"}),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        (
+            "scout ",
+            {
+                "migrate",
+                "jobs",
+                "demo",
+                "personas",
+                "export",
+                "montecarlo",
+                "sql",
+                "run",
+                "completion",
+                "--json",
+                "--help",
+                "--version",
+            },
+        ),
+        ("scout mig", {"migrate"}),
+        ("scout --json migrate st", {"status"}),
+        ("scout migrate apply --", {"--help", "--json", "--target", "--dry-run"}),
+        ("scout sql render --engine ", {"mssql", "duckdb"}),
+        ("scout jobs show 1234 --j", {"--json"}),
+    ],
+)
 def test_bash_completes_commands_options_and_choices(line, expected):
-    program = (script(build_parser(), "bash") + 'read -ra COMP_WORDS <<< "$1"; [[ "$1" == *" " ]] && COMP_WORDS+=("");'
-               ' COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _scout; printf "%s\\n" "${COMPREPLY[@]}"')
+    program = (
+        script(build_parser(), "bash") + 'read -ra COMP_WORDS <<< "$1"; [[ "$1" == *" " ]] && COMP_WORDS+=("");'
+        ' COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _scout; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
     done = subprocess.run(["bash", "-c", program, "bash", line], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert set(done.stdout.split()) == expected
@@ -103,8 +123,12 @@ def test_progress_on_a_pipe_is_plain_one_line_messages():
     for done in (1, 2, 3):
         montecarlo._report_batches(progress, done, 3)
 
-    assert stream.getvalue().splitlines() == ["run abc: 1,000 iterations in 3 batch(es)",
-                                              "1/3 batches", "2/3 batches", "3/3 batches"]
+    assert stream.getvalue().splitlines() == [
+        "run abc: 1,000 iterations in 3 batch(es)",
+        "1/3 batches",
+        "2/3 batches",
+        "3/3 batches",
+    ]
 
 
 def test_a_plain_callback_gets_the_same_lines():

@@ -27,10 +27,19 @@ TRANSACTIONS = 1_500
 SEED = 5
 
 # Every one keeps the key (upper case, trailing spaces removed) of the value it is given.
-SPELLINGS = (lambda v: v, str.lower, str.upper, lambda v: v + " ", lambda v: v.upper() + "  ",
-             lambda v: v.lower() + " ", str.swapcase)
-VARIED = {"dbo.TransactionItems": ("product_name", "brand", "category"),
-          "dbo.SalesInteractions": ("Gender", "EmotionalState")}
+SPELLINGS = (
+    lambda v: v,
+    str.lower,
+    str.upper,
+    lambda v: v + " ",
+    lambda v: v.upper() + "  ",
+    lambda v: v.lower() + " ",
+    str.swapcase,
+)
+VARIED = {
+    "dbo.TransactionItems": ("product_name", "brand", "category"),
+    "dbo.SalesInteractions": ("Gender", "EmotionalState"),
+}
 
 
 def spelled_differently(data: dict) -> dict:
@@ -40,8 +49,9 @@ def spelled_differently(data: dict) -> dict:
         for column in columns:
             values = data[table][column]
             picks = rng.integers(0, len(SPELLINGS), len(values))
-            data[table][column] = np.array([None if v is None else SPELLINGS[p](v) for v, p in zip(values, picks)],
-                                           dtype=object)
+            data[table][column] = np.array(
+                [None if v is None else SPELLINGS[p](v) for v, p in zip(values, picks)], dtype=object
+            )
     return data
 
 
@@ -71,8 +81,10 @@ def both(tmp_path_factory):
 
 def personas(settings: Settings) -> dict[str, tuple]:
     with connect(settings) as db:
-        return {r[0]: tuple(r[1:]) for r in
-                db.query("SELECT canonical_tx_id, role, confidence, reasons FROM ref.transaction_personas")}
+        return {
+            r[0]: tuple(r[1:])
+            for r in db.query("SELECT canonical_tx_id, role, confidence, reasons FROM ref.transaction_personas")
+        }
 
 
 def sheet(settings: Settings) -> dict[str, dict]:
@@ -112,8 +124,9 @@ def test_the_export_agrees_up_to_the_shown_spelling(both):
 
     spelled = ("Category", "Brand", "Other_Products")
     for tx, row in found.items():
-        assert {c: v for c, v in row.items() if c not in spelled} == \
-               {c: v for c, v in expected[tx].items() if c not in spelled}, tx
+        assert {c: v for c, v in row.items() if c not in spelled} == {
+            c: v for c, v in expected[tx].items() if c not in spelled
+        }, tx
         assert key(row["Category"]) == key(expected[tx]["Category"]) and key(row["Brand"]) == key(expected[tx]["Brand"])
         listed = products(row["Other_Products"])
         assert sorted(map(key, listed)) == sorted(map(key, products(expected[tx]["Other_Products"]))), tx
@@ -125,8 +138,14 @@ def test_each_shown_spelling_is_the_binary_smallest_without_trailing_spaces(both
     items = data["dbo.TransactionItems"]
     lines = defaultdict(list)
     for tx, line, name, brand, category, quantity, price in zip(
-            items["canonical_tx_id"], items["line_no"], items["product_name"], items["brand"], items["category"],
-            items["quantity"], items["unit_price"]):
+        items["canonical_tx_id"],
+        items["line_no"],
+        items["product_name"],
+        items["brand"],
+        items["category"],
+        items["quantity"],
+        items["unit_price"],
+    ):
         lines[tx].append((-(quantity * price), line, name, brand, category))
 
     checked_lists = 0
@@ -144,6 +163,7 @@ def test_each_shown_spelling_is_the_binary_smallest_without_trailing_spaces(both
 
 # -- the same rules, written out on small examples ---------------------------------------------------------
 
+
 @pytest.fixture
 def db(migrated):
     with connect(migrated) as database:
@@ -151,35 +171,57 @@ def db(migrated):
         yield database
 
 
-def add_basket(db, tx_id: str, lines: list[tuple[str, str, str, int]], gender: str | None = None,
-               state: str | None = None) -> None:
-    db.execute("INSERT INTO dbo.Transactions VALUES (?, 1, ?, ?, ?)",
-               (tx_id, datetime(2025, 9, 8, 9, 0), sum(p for *_, p in lines), len(lines)))
+def add_basket(
+    db, tx_id: str, lines: list[tuple[str, str, str, int]], gender: str | None = None, state: str | None = None
+) -> None:
+    db.execute(
+        "INSERT INTO dbo.Transactions VALUES (?, 1, ?, ?, ?)",
+        (tx_id, datetime(2025, 9, 8, 9, 0), sum(p for *_, p in lines), len(lines)),
+    )
     for line, (name, brand, category, price) in enumerate(lines, start=1):
-        db.execute("INSERT INTO dbo.TransactionItems VALUES (?, ?, ?, ?, ?, 1, ?)", (tx_id, line, name, brand, category, price))
-    db.execute("INSERT INTO dbo.SalesInteractions VALUES (?, ?, 1, NULL, 30, ?, ?, NULL)", (f"{tx_id}-i", tx_id, gender, state))
+        db.execute(
+            "INSERT INTO dbo.TransactionItems VALUES (?, ?, ?, ?, ?, 1, ?)", (tx_id, line, name, brand, category, price)
+        )
+    db.execute(
+        "INSERT INTO dbo.SalesInteractions VALUES (?, ?, 1, NULL, 30, ?, ?, NULL)", (f"{tx_id}-i", tx_id, gender, state)
+    )
 
 
 def test_one_product_under_three_spellings_is_listed_once_with_the_smallest(db):
-    add_basket(db, "T1", [("Coke Mismo", "Coke", "Soft Drinks", 40), ("Lucky Me Pancit Canton", "Lucky Me", "Instant Noodles", 16),
-                          ("lucky me pancit canton ", "lucky me", "instant noodles", 16),
-                          ("LUCKY ME PANCIT CANTON", "LUCKY ME ", "Instant Noodles", 16), ("Piattos Cheese", "Piattos", "Snacks", 20),
-                          ("coke mismo", "coke", "soft drinks", 20)], gender="male ")
+    add_basket(
+        db,
+        "T1",
+        [
+            ("Coke Mismo", "Coke", "Soft Drinks", 40),
+            ("Lucky Me Pancit Canton", "Lucky Me", "Instant Noodles", 16),
+            ("lucky me pancit canton ", "lucky me", "instant noodles", 16),
+            ("LUCKY ME PANCIT CANTON", "LUCKY ME ", "Instant Noodles", 16),
+            ("Piattos Cheese", "Piattos", "Snacks", 20),
+            ("coke mismo", "coke", "soft drinks", 20),
+        ],
+        gender="male ",
+    )
     summarize(db, [])
     (row,) = db.query("SELECT Other_Products, [Demographics (Age/Gender/Role)] FROM dbo.v_flat_export_sheet")
     assert row == ("LUCKY ME PANCIT CANTON; Piattos Cheese", "25-34 Male")
 
 
 def test_an_observed_role_and_a_gender_count_whatever_their_case_and_padding(db):
-    add_basket(db, "T1", [("Red Bull 250ml", "RED BULL ", "energy drinks", 60)], gender="MALE  ", state="delivery rider ")
+    add_basket(
+        db, "T1", [("Red Bull 250ml", "RED BULL ", "energy drinks", 60)], gender="MALE  ", state="delivery rider "
+    )
     infer_in(db)
     assert db.query("SELECT role, reasons FROM ref.transaction_personas") == [
-        ("Delivery Rider", "explicit:Delivery Rider; category:Energy Drinks; brand:Red Bull; age:30")]
+        ("Delivery Rider", "explicit:Delivery Rider; category:Energy Drinks; brand:Red Bull; age:30")
+    ]
 
 
 def test_the_fallback_role_is_left_out_of_the_demographics_whatever_its_case(db):
     add_basket(db, "T1", [("Coke Mismo", "Coke", "Soft Drinks", 20)], gender="Female")
-    db.execute("INSERT INTO ref.transaction_personas VALUES ('T1', 'regular ', 1, NULL, ?, ?)", ("0" * 64, datetime(2025, 9, 8)))
+    db.execute(
+        "INSERT INTO ref.transaction_personas VALUES ('T1', 'regular ', 1, NULL, ?, ?)",
+        ("0" * 64, datetime(2025, 9, 8)),
+    )
     assert db.query("SELECT [Demographics (Age/Gender/Role)] FROM dbo.v_flat_export_sheet") == [("25-34 Female",)]
 
 
@@ -194,8 +236,10 @@ def test_rule_names_are_compared_as_azure_sql_compares_them(db, name, message):
 
 def test_role_counts_group_as_azure_sql_groups_and_list_in_code_point_order(db):
     for tx_id, role in [("A", "farmer "), ("B", "Student"), ("C", "Farmer"), ("D", "FARMER")]:
-        db.execute("INSERT INTO ref.transaction_personas VALUES (?, ?, 1, NULL, ?, ?)",
-                   (tx_id, role, "0" * 64, datetime(2025, 9, 8)))
+        db.execute(
+            "INSERT INTO ref.transaction_personas VALUES (?, ?, 1, NULL, ?, ?)",
+            (tx_id, role, "0" * 64, datetime(2025, 9, 8)),
+        )
     assert list(infer_in(db)["roles"].items()) == [("FARMER", 3), ("Student", 1)]
 
 

@@ -46,9 +46,15 @@ class _TokenHandler(BaseHTTPRequestHandler):
         if self.headers.get("X-IDENTITY-HEADER") != IDENTITY_HEADER:
             status, body = 401, {"error": "missing identity header"}
         else:
-            status, body = 200, {"access_token": f"token-{len(self.server.requests)}-{query.get('client_id', '')}",
-                                 "expires_on": str(int(time.time()) + 3600), "resource": query["resource"],
-                                 "token_type": "Bearer"}
+            status, body = (
+                200,
+                {
+                    "access_token": f"token-{len(self.server.requests)}-{query.get('client_id', '')}",
+                    "expires_on": str(int(time.time()) + 3600),
+                    "resource": query["resource"],
+                    "token_type": "Bearer",
+                },
+            )
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -74,14 +80,16 @@ def identity(monkeypatch):
 
 def managed_identity_settings(**overrides: str) -> Settings:
     """Settings of a deployed app; a client id of its own per test, so each test starts with a cold credential."""
-    return Settings.from_env({
-        "AZURE_CLIENT_ID": str(uuid.uuid4()),
-        "KEY_VAULT_URL": "https://scout-kv.vault.azure.net",
-        "AzureWebJobsStorage__queueServiceUri": "https://scoutjobs.queue.core.windows.net",
-        "AzureWebJobsStorage__blobServiceUri": "https://scoutjobs.blob.core.windows.net",
-        "SCOUT_RETRY_ATTEMPTS": "1",
-        **overrides,
-    })
+    return Settings.from_env(
+        {
+            "AZURE_CLIENT_ID": str(uuid.uuid4()),
+            "KEY_VAULT_URL": "https://scout-kv.vault.azure.net",
+            "AzureWebJobsStorage__queueServiceUri": "https://scoutjobs.queue.core.windows.net",
+            "AzureWebJobsStorage__blobServiceUri": "https://scoutjobs.blob.core.windows.net",
+            "SCOUT_RETRY_ATTEMPTS": "1",
+            **overrides,
+        }
+    )
 
 
 def test_sql_key_vault_and_storage_clients_all_use_the_one_credential_of_the_process():
@@ -117,11 +125,15 @@ def test_each_scope_is_fetched_once_however_many_clients_ask(identity):
     settings = managed_identity_settings()
     storage_scope = "https://storage.azure.com/.default"
 
-    tokens = {azure_credential(settings).get_token(scope).token
-              for scope in (TOKEN_SCOPE, storage_scope, TOKEN_SCOPE, storage_scope)}
+    tokens = {
+        azure_credential(settings).get_token(scope).token
+        for scope in (TOKEN_SCOPE, storage_scope, TOKEN_SCOPE, storage_scope)
+    }
 
-    assert sorted(r["resource"] for r in identity.requests) == ["https://database.windows.net",
-                                                                "https://storage.azure.com"]
+    assert sorted(r["resource"] for r in identity.requests) == [
+        "https://database.windows.net",
+        "https://storage.azure.com",
+    ]
     assert len(tokens) == 2
 
 

@@ -64,14 +64,19 @@ def test_the_seed_functions_refuse_any_database_but_the_embedded_one(azure_sql):
 
 # -- --replace -------------------------------------------------------------------------------------------
 
+
 def derived_state(settings: Settings) -> dict[str, list]:
     """Everything the jobs derived from the source rows, and the export sheet, in a comparable form."""
     with connect(settings) as db:
         return {
-            "personas": db.query("SELECT canonical_tx_id, role, confidence, reasons, rules_checksum "
-                                 "FROM ref.transaction_personas ORDER BY canonical_tx_id"),
-            "baskets": db.query("SELECT canonical_tx_id, primary_product, category, brand, other_products "
-                                "FROM ref.transaction_baskets ORDER BY canonical_tx_id"),
+            "personas": db.query(
+                "SELECT canonical_tx_id, role, confidence, reasons, rules_checksum "
+                "FROM ref.transaction_personas ORDER BY canonical_tx_id"
+            ),
+            "baskets": db.query(
+                "SELECT canonical_tx_id, primary_product, category, brand, other_products "
+                "FROM ref.transaction_baskets ORDER BY canonical_tx_id"
+            ),
             "sheet": db.query("SELECT * FROM dbo.v_flat_export_sheet ORDER BY Transaction_ID"),
         }
 
@@ -89,8 +94,12 @@ def test_a_replacing_seed_leaves_what_a_fresh_database_with_that_seed_has(migrat
 
     from scout.migrations import job as migrations
 
-    fresh = Settings.from_env({"SCOUT_DATABASE_URL": f"duckdb:///{tmp_path / 'fresh.duckdb'}",
-                               "SCOUT_EXPORT_DESTINATION": str(tmp_path / "fresh-exports")})
+    fresh = Settings.from_env(
+        {
+            "SCOUT_DATABASE_URL": f"duckdb:///{tmp_path / 'fresh.duckdb'}",
+            "SCOUT_EXPORT_DESTINATION": str(tmp_path / "fresh-exports"),
+        }
+    )
     migrations.apply(trigger="cli", settings=fresh)
     demo.seed(trigger="cli", transactions=700, seed=1042, settings=fresh)
     personas.infer(trigger="cli", settings=fresh)
@@ -122,12 +131,15 @@ def test_seeding_over_existing_data_without_replace_is_exit_2_and_not_a_failed_r
     assert source_counts_and_runs(migrated) == before
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--transactions", "10", "--seed", "-1", "--replace"], "--seed must be a whole number from 0"),
-    (["--transactions", "10", "--seed", str(2 ** 63), "--replace"], "--seed must be a whole number from 0"),
-    (["--transactions", "0", "--replace"], "--transactions must be a whole number from 1"),
-    (["--transactions", "20000001", "--replace"], "--transactions must be a whole number from 1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--transactions", "10", "--seed", "-1", "--replace"], "--seed must be a whole number from 0"),
+        (["--transactions", "10", "--seed", str(2**63), "--replace"], "--seed must be a whole number from 0"),
+        (["--transactions", "0", "--replace"], "--transactions must be a whole number from 1"),
+        (["--transactions", "20000001", "--replace"], "--transactions must be a whole number from 1"),
+    ],
+)
 def test_a_replacing_seed_with_bad_numbers_keeps_the_data_and_exits_2(migrated, capsys, argv, message):
     demo.seed(trigger="cli", transactions=120, seed=7, settings=migrated)
     before = source_counts_and_runs(migrated)

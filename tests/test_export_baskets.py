@@ -43,15 +43,21 @@ def test_summaries_agree_with_the_production_view_on_primary_category_and_brand(
 def test_a_tie_on_the_largest_amount_goes_to_the_lowest_line(db):
     db.execute("INSERT INTO dbo.Stores VALUES (1, 'Tindahan ni Aling Rosa', 'NCR', 'Manila')")
     db.execute("INSERT INTO dbo.Transactions VALUES ('T1', 1, ?, 40, 2)", (datetime(2025, 9, 8, 9, 0),))
-    for line, (name, brand, category) in enumerate([("Coke Mismo", "Coke", "Soft Drinks"),
-                                                    ("Piattos Cheese", "Piattos", "Snacks"),
-                                                    ("Coke Mismo", "Coke", "Soft Drinks")], start=1):
+    for line, (name, brand, category) in enumerate(
+        [
+            ("Coke Mismo", "Coke", "Soft Drinks"),
+            ("Piattos Cheese", "Piattos", "Snacks"),
+            ("Coke Mismo", "Coke", "Soft Drinks"),
+        ],
+        start=1,
+    ):
         db.execute("INSERT INTO dbo.TransactionItems VALUES ('T1', ?, ?, ?, ?, 1, 20)", (line, name, brand, category))
 
     summarize(db, [])
 
     assert db.query("SELECT primary_product, category, other_products FROM ref.transaction_baskets") == [
-        ("Coke Mismo", "Soft Drinks", "Piattos Cheese")]  # line 1 wins the tie; a product is listed once
+        ("Coke Mismo", "Soft Drinks", "Piattos Cheese")
+    ]  # line 1 wins the tie; a product is listed once
     assert db.query("SELECT category FROM dbo.v_transactions_flat_production") == [("Soft Drinks",)]
 
 
@@ -59,22 +65,34 @@ def test_only_new_transactions_are_summarized_and_full_redoes_all_after_a_correc
     points = split_points(demo)
     summarize(demo, points)
     tx = demo.query_one("SELECT MIN(canonical_tx_id) FROM dbo.Transactions")[0]
-    demo.execute("INSERT INTO dbo.Transactions SELECT 'ZZ-NEW', store_id, txn_ts, total_amount, total_items "
-                 "FROM dbo.Transactions WHERE canonical_tx_id = ?", (tx,))
-    demo.execute("INSERT INTO dbo.TransactionItems SELECT 'ZZ-NEW', line_no, product_name, brand, category, quantity, "
-                 "unit_price FROM dbo.TransactionItems WHERE canonical_tx_id = ?", (tx,))
+    demo.execute(
+        "INSERT INTO dbo.Transactions SELECT 'ZZ-NEW', store_id, txn_ts, total_amount, total_items "
+        "FROM dbo.Transactions WHERE canonical_tx_id = ?",
+        (tx,),
+    )
+    demo.execute(
+        "INSERT INTO dbo.TransactionItems SELECT 'ZZ-NEW', line_no, product_name, brand, category, quantity, "
+        "unit_price FROM dbo.TransactionItems WHERE canonical_tx_id = ?",
+        (tx,),
+    )
 
     assert summarize(demo, points) == 1  # the new one only
     assert summarize(demo, points) == 0
 
-    demo.execute("UPDATE dbo.TransactionItems SET quantity = 1000 WHERE canonical_tx_id = ? AND line_no = "
-                 "(SELECT MAX(line_no) FROM dbo.TransactionItems WHERE canonical_tx_id = ?)", (tx, tx))
-    corrected = demo.query_one("SELECT product_name FROM dbo.TransactionItems WHERE canonical_tx_id = ? "
-                               "AND quantity = 1000", (tx,))[0]
+    demo.execute(
+        "UPDATE dbo.TransactionItems SET quantity = 1000 WHERE canonical_tx_id = ? AND line_no = "
+        "(SELECT MAX(line_no) FROM dbo.TransactionItems WHERE canonical_tx_id = ?)",
+        (tx, tx),
+    )
+    corrected = demo.query_one(
+        "SELECT product_name FROM dbo.TransactionItems WHERE canonical_tx_id = ? AND quantity = 1000", (tx,)
+    )[0]
     assert summarize(demo, points) == 0  # incremental: the correction is not seen
     assert summarize(demo, points, full=True) == 1_501
-    assert demo.query_one("SELECT primary_product FROM ref.transaction_baskets WHERE canonical_tx_id = ?",
-                          (tx,))[0] == corrected
+    assert (
+        demo.query_one("SELECT primary_product FROM ref.transaction_baskets WHERE canonical_tx_id = ?", (tx,))[0]
+        == corrected
+    )
 
 
 def test_range_by_range_export_equals_the_whole_view(migrated, demo, monkeypatch):

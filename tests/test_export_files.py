@@ -43,11 +43,25 @@ def test_a_writer_that_stops_early_stops_and_closes_the_stream():
 
 
 def test_the_manifest_checksums_are_those_of_the_files_written(tmp_path):
-    sample = pa.RecordBatch.from_pylist([{
-        "Transaction_ID": "T1", "Transaction_Value": None, "Basket_Size": 2, "Category": "Snacks", "Brand": "Piattos",
-        "Daypart": "Morning", "Demographics (Age/Gender/Role)": "25-34 Female", "Weekday_vs_Weekend": "Weekday",
-        "Time of transaction": "7AM", "Location": "Aling Niña's", "Other_Products": "Coke Mismo",
-        "Was_Substitution": True}], schema=files.schema())
+    sample = pa.RecordBatch.from_pylist(
+        [
+            {
+                "Transaction_ID": "T1",
+                "Transaction_Value": None,
+                "Basket_Size": 2,
+                "Category": "Snacks",
+                "Brand": "Piattos",
+                "Daypart": "Morning",
+                "Demographics (Age/Gender/Role)": "25-34 Female",
+                "Weekday_vs_Weekend": "Weekday",
+                "Time of transaction": "7AM",
+                "Location": "Aling Niña's",
+                "Other_Products": "Coke Mismo",
+                "Was_Substitution": True,
+            }
+        ],
+        schema=files.schema(),
+    )
 
     written = files.write_export([sample, sample.slice(0, 0)], tmp_path, ("csv", "parquet"))
 

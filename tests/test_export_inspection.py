@@ -6,13 +6,16 @@ import pytest
 from scout.exports import inspection
 
 
-@pytest.mark.parametrize("row_groups, part_rows, ranges", [
-    ([], 1, []),
-    ([("a", "c", 5), ("d", "f", 5), ("g", "h", 5)], 5, [("a", "c"), ("d", "f"), ("g", "h")]),
-    ([("d", "f", 5), ("a", "e", 5), ("g", "h", 5)], 5, [("a", "f"), ("g", "h")]),  # overlapping: counted together
-    ([("a", "c", 5), ("c", "d", 5)], 5, [("a", "d")]),  # a shared bound may be a shared ID
-    ([("a", "b", 2), ("c", "d", 2), ("e", "f", 2)], 4, [("a", "d"), ("e", "f")]),  # small neighbours merged
-])
+@pytest.mark.parametrize(
+    "row_groups, part_rows, ranges",
+    [
+        ([], 1, []),
+        ([("a", "c", 5), ("d", "f", 5), ("g", "h", 5)], 5, [("a", "c"), ("d", "f"), ("g", "h")]),
+        ([("d", "f", 5), ("a", "e", 5), ("g", "h", 5)], 5, [("a", "f"), ("g", "h")]),  # overlapping: counted together
+        ([("a", "c", 5), ("c", "d", 5)], 5, [("a", "d")]),  # a shared bound may be a shared ID
+        ([("a", "b", 2), ("c", "d", 2), ("e", "f", 2)], 4, [("a", "d"), ("e", "f")]),  # small neighbours merged
+    ],
+)
 def test_row_groups_that_may_share_an_id_are_counted_in_one_range(row_groups, part_rows, ranges):
     assert inspection.id_ranges(row_groups, part_rows) == ranges
 

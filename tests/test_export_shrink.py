@@ -33,13 +33,17 @@ def published_folders() -> list[str]:
 
 def last_run(settings) -> tuple[str, str | None]:
     with connect(settings) as db:
-        return tuple(db.query_one("SELECT status, error FROM ops.job_runs WHERE job = 'exports.flat' "
-                                  "ORDER BY started_at DESC"))
+        return tuple(
+            db.query_one("SELECT status, error FROM ops.job_runs WHERE job = 'exports.flat' ORDER BY started_at DESC")
+        )
 
 
 def validated_events(caplog) -> list[dict]:
-    return [json.loads(r.getMessage().split(" ", 1)[1]) for r in caplog.records
-            if r.getMessage().startswith("scout.export.validated ")]
+    return [
+        json.loads(r.getMessage().split(" ", 1)[1])
+        for r in caplog.records
+        if r.getMessage().startswith("scout.export.validated ")
+    ]
 
 
 @pytest.fixture
@@ -78,8 +82,10 @@ def test_allow_shrink_publishes_it_and_the_manifest_records_what_it_replaced(exp
     assert manifest["run_id"] == result["run_id"] and manifest["counts"]["export_rows"] == 100
     assert (manifest["previous_export_rows"], manifest["previous_run_id"]) == (300, first["run_id"])
     assert manifest["allow_shrink"] is True and manifest["full_export_rows"] == 100  # the new bar
-    assert "shrink allowed: 100 rows is fewer than half of the 300 expected from the latest full export " \
-           "(300 rows)" in result["acceptance"]
+    assert (
+        "shrink allowed: 100 rows is fewer than half of the 300 expected from the latest full export "
+        "(300 rows)" in result["acceptance"]
+    )
 
 
 def test_exactly_half_is_not_a_shrink(exported_300):
@@ -123,16 +129,19 @@ def test_a_limited_export_is_held_to_the_full_export_capped_at_its_limit(exporte
         export_job.export_flat(trigger="cli", settings=exported_300, limit=100)
 
 
-@pytest.mark.parametrize("rows, reference, limit, allowed, passed", [
-    (0, None, None, False, False),      # the first export, empty
-    (0, 10, None, True, True),          # empty on purpose
-    (5, 10, None, False, True),         # exactly half
-    (4, 10, None, False, False),        # fewer than half
-    (4, 10, None, True, True),
-    (4, 10, 8, False, True),            # a limit of 8 expects 8: 4 is half
-    (3, 10, 8, False, False),
-    (7, None, 100, False, True),        # no full export known: only emptiness counts
-])
+@pytest.mark.parametrize(
+    "rows, reference, limit, allowed, passed",
+    [
+        (0, None, None, False, False),  # the first export, empty
+        (0, 10, None, True, True),  # empty on purpose
+        (5, 10, None, False, True),  # exactly half
+        (4, 10, None, False, False),  # fewer than half
+        (4, 10, None, True, True),
+        (4, 10, 8, False, True),  # a limit of 8 expects 8: 4 is half
+        (3, 10, 8, False, False),
+        (7, None, 100, False, True),  # no full export known: only emptiness counts
+    ],
+)
 def test_the_shrink_rule(rows, reference, limit, allowed, passed):
     acceptance = Acceptance(rows, rows, rows, 0, rows, limit=limit, reference_rows=reference, allow_shrink=allowed)
     assert acceptance.passed is passed

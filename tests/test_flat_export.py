@@ -24,15 +24,29 @@ def db(migrated):
 
 def add_tx(db, tx_id, ts, items, interactions=(), insights=(), store=1):
     total = sum(q * p for _, _, _, q, p in items)
-    db.execute("INSERT INTO dbo.Transactions VALUES (?, ?, ?, ?, ?)",
-               (tx_id, store, datetime.fromisoformat(ts), total, sum(i[3] for i in items)))
+    db.execute(
+        "INSERT INTO dbo.Transactions VALUES (?, ?, ?, ?, ?)",
+        (tx_id, store, datetime.fromisoformat(ts), total, sum(i[3] for i in items)),
+    )
     for line, (name, brand, category, qty, price) in enumerate(items, start=1):
-        db.execute("INSERT INTO dbo.TransactionItems VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (tx_id, line, name, brand, category, qty, price))
+        db.execute(
+            "INSERT INTO dbo.TransactionItems VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (tx_id, line, name, brand, category, qty, price),
+        )
     for n, (when, age, gender, state, text) in enumerate(interactions):
-        db.execute("INSERT INTO dbo.SalesInteractions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (f"{tx_id}-i{n}", tx_id, store, None if when is None else datetime.fromisoformat(when),
-                    age, gender, state, text))
+        db.execute(
+            "INSERT INTO dbo.SalesInteractions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                f"{tx_id}-i{n}",
+                tx_id,
+                store,
+                None if when is None else datetime.fromisoformat(when),
+                age,
+                gender,
+                state,
+                text,
+            ),
+        )
     for flag in insights:
         db.execute("INSERT INTO dbo.v_insight_base VALUES (?, ?)", (tx_id, flag))
 
@@ -44,9 +58,14 @@ def sheet_data(db):
     coke = ("Coke Mismo", "Coke", "Soft Drinks", 1, 20)
     chips = ("Piattos Cheese", "Piattos", "Snacks", 1, 20)
     # morning student with two interactions (fan-out hazard) and two insight rows
-    add_tx(db, "T1", "2025-09-06 07:05", [noodles, coke, chips],
-           [("2025-09-06 07:06", 16, "Male", None, "papasok sa eskwela po"), ("2025-09-06 07:07", 16, "Male", None, None)],
-           ["1", "0"])
+    add_tx(
+        db,
+        "T1",
+        "2025-09-06 07:05",
+        [noodles, coke, chips],
+        [("2025-09-06 07:06", 16, "Male", None, "papasok sa eskwela po"), ("2025-09-06 07:07", 16, "Male", None, None)],
+        ["1", "0"],
+    )
     # midnight, weekday, interaction time wins over txn_ts, unknown gender, explicit role
     add_tx(db, "T2", "2025-09-08 23:50", [coke], [("2025-09-09 00:10", 30, None, "Night-Shift Worker", None)], ["0"])
     # noon, no interactions, no insights: Regular, unknown demographics and substitution
@@ -64,15 +83,31 @@ def sheet(db) -> dict:
 
 def test_the_sheet_has_the_twelve_columns_in_order(db, sheet_data):
     columns, _ = db.stream("SELECT * FROM dbo.v_flat_export_sheet")
-    assert columns == ["Transaction_ID", "Transaction_Value", "Basket_Size", "Category", "Brand", "Daypart",
-                       "Demographics (Age/Gender/Role)", "Weekday_vs_Weekend", "Time of transaction",
-                       "Location", "Other_Products", "Was_Substitution"]
+    assert columns == [
+        "Transaction_ID",
+        "Transaction_Value",
+        "Basket_Size",
+        "Category",
+        "Brand",
+        "Daypart",
+        "Demographics (Age/Gender/Role)",
+        "Weekday_vs_Weekend",
+        "Time of transaction",
+        "Location",
+        "Other_Products",
+        "Was_Substitution",
+    ]
 
 
 def test_each_column_has_the_sheet_format(db, sheet_data):
     rows = sheet(db)
     t1, t2, t3, t4 = rows["T1"], rows["T2"], rows["T3"], rows["T4"]
-    assert (float(t1["Transaction_Value"]), t1["Basket_Size"], t1["Category"], t1["Brand"]) == (72.0, 4, "Instant Noodles", "Lucky Me")
+    assert (float(t1["Transaction_Value"]), t1["Basket_Size"], t1["Category"], t1["Brand"]) == (
+        72.0,
+        4,
+        "Instant Noodles",
+        "Lucky Me",
+    )
     assert (t1["Daypart"], t1["Time of transaction"], t1["Weekday_vs_Weekend"]) == ("Morning", "7AM", "Weekend")
     assert t1["Demographics (Age/Gender/Role)"] == "Male Student"  # 16: no bracket below 18
     assert t1["Other_Products"] == "Coke Mismo; Piattos Cheese" and t1["Was_Substitution"] is True
@@ -80,7 +115,11 @@ def test_each_column_has_the_sheet_format(db, sheet_data):
     assert t2["Demographics (Age/Gender/Role)"] == "25-34 Night-Shift Worker" and t2["Was_Substitution"] is False
     assert (t3["Time of transaction"], t3["Daypart"], t3["Demographics (Age/Gender/Role)"]) == ("12PM", "Afternoon", "")
     assert t3["Was_Substitution"] is None and t3["Other_Products"] == "" and t3["Location"] == "Aling Niña's Sari-Sari"
-    assert (t4["Time of transaction"], t4["Daypart"], t4["Demographics (Age/Gender/Role)"]) == ("7PM", "Evening", "65+ Female")
+    assert (t4["Time of transaction"], t4["Daypart"], t4["Demographics (Age/Gender/Role)"]) == (
+        "7PM",
+        "Evening",
+        "65+ Female",
+    )
 
 
 def test_planted_duplicates_never_change_the_row_count(migrated, db, sheet_data):
@@ -97,7 +136,11 @@ def test_export_publishes_csv_parquet_and_manifest_then_moves_latest(migrated, s
     latest = json.loads((EXPORTS / "latest.json").read_text())
     folder = EXPORTS / latest["folder"]
     assert latest["counts"] == {"base_transactions": 4, "export_rows": 4, "unique_transaction_ids": 4}
-    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "scout_flat_export.csv", "scout_flat_export.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "manifest.json",
+        "scout_flat_export.csv",
+        "scout_flat_export.parquet",
+    ]
     raw = (folder / "scout_flat_export.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "Aling Niña's Sari-Sari".encode() in raw
     table = pq.read_table(folder / "scout_flat_export.parquet")
@@ -115,11 +158,17 @@ def test_the_csv_reads_back_in_excel_encoding_with_filipino_names(migrated, shee
 
     export_job.export_flat(trigger="cli", settings=migrated, formats="csv")
     latest = json.loads((EXPORTS / "latest.json").read_text())
-    frame = pd.read_csv(EXPORTS / latest["folder"] / "scout_flat_export.csv", encoding="utf-8-sig", dtype=str,
-                        keep_default_na=False)
+    frame = pd.read_csv(
+        EXPORTS / latest["folder"] / "scout_flat_export.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False
+    )
     assert list(frame.columns)[6] == "Demographics (Age/Gender/Role)"
     assert set(frame["Location"]) == {"Aling Niña's Sari-Sari"}
-    assert dict(zip(frame["Transaction_ID"], frame["Was_Substitution"])) == {"T1": "true", "T2": "false", "T3": "", "T4": ""}
+    assert dict(zip(frame["Transaction_ID"], frame["Was_Substitution"])) == {
+        "T1": "true",
+        "T2": "false",
+        "T3": "",
+        "T4": "",
+    }
 
 
 def test_a_relation_that_loses_uniqueness_is_caught_and_nothing_is_published(migrated, db, sheet_data):
@@ -139,14 +188,17 @@ def test_a_relation_that_loses_uniqueness_is_caught_and_nothing_is_published(mig
     assert failure.value.summary["acceptance"][-1] == "FAILED"
     assert (EXPORTS / "latest.json").read_text() == before
     assert sorted(p.name for p in EXPORTS.iterdir() if not p.name.startswith(".")) == sorted(
-        [json.loads(before)["folder"], "latest.json"])
+        [json.loads(before)["folder"], "latest.json"]
+    )
     assert not [p for p in EXPORTS.iterdir() if p.name.startswith(".staging")]
     run = db.query_one("SELECT status, error FROM ops.job_runs WHERE job = 'exports.flat' ORDER BY started_at DESC")
     assert run[0] == "failed" and "duplicate Transaction_ID" in run[1]
     assert first["passed"]
 
 
-def test_a_connection_dropped_mid_stream_publishes_nothing_and_keeps_the_previous_export(migrated, sheet_data, monkeypatch):
+def test_a_connection_dropped_mid_stream_publishes_nothing_and_keeps_the_previous_export(
+    migrated, sheet_data, monkeypatch
+):
     export_job.export_flat(trigger="cli", settings=migrated)
     before = (EXPORTS / "latest.json").read_text()
     monkeypatch.setattr(export_job, "BATCH_ROWS", 1)
@@ -174,17 +226,20 @@ def test_limit_exports_the_first_n_transactions_by_id(migrated, sheet_data):
     assert ids == ["T1", "T2"] and result["files"] == ["scout_flat_export.parquet"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"formats": "xlsx"}, "format must be"),
-    ({"limit": 0}, "limit must be a positive whole number"),
-    ({"limit": -1}, "limit must be a positive whole number"),
-    ({"limit": 10**30}, "limit must be a positive whole number, at most 9223372036854775807"),
-    ({"limit": 2.5}, "limit must be a positive whole number"),
-    ({"out": "ftp://x/y"}, "--out must be a folder or an https://"),
-    ({"out": "/dev/null/x"}, "--out /dev/null/x: /dev/null is not a folder"),
-    ({"out": "  "}, "--out must be a folder or a blob container URL, not empty"),
-    ({"out": "http://127.0.0.1:1/account"}, "emulator blob URL needs /<account>/<container>"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"formats": "xlsx"}, "format must be"),
+        ({"limit": 0}, "limit must be a positive whole number"),
+        ({"limit": -1}, "limit must be a positive whole number"),
+        ({"limit": 10**30}, "limit must be a positive whole number, at most 9223372036854775807"),
+        ({"limit": 2.5}, "limit must be a positive whole number"),
+        ({"out": "ftp://x/y"}, "--out must be a folder or an https://"),
+        ({"out": "/dev/null/x"}, "--out /dev/null/x: /dev/null is not a folder"),
+        ({"out": "  "}, "--out must be a folder or a blob container URL, not empty"),
+        ({"out": "http://127.0.0.1:1/account"}, "emulator blob URL needs /<account>/<container>"),
+    ],
+)
 def test_bad_options_are_refused_before_anything_is_recorded_or_written(migrated, kwargs, message):
     from scout.errors import InvalidInput
 
@@ -213,14 +268,17 @@ def test_a_bad_export_destination_setting_is_a_configuration_error(migrated, mon
         export_job.export_flat(trigger="cli", settings=Settings.from_env())
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--out", "ftp://x"], "scout: --out must be a folder or an https://"),
-    (["--out", "/dev/null/x"], "scout: --out /dev/null/x: /dev/null is not a folder"),
-    (["--limit", str(10**30)], "scout: argument --limit: must be a positive whole number, at most"),
-    (["--limit", "10**30"], "scout: argument --limit: must be a positive whole number, at most"),
-    (["--limit", "-1"], "scout: argument --limit: must be a positive whole number, at most"),
-    (["--format", "xlsx"], "scout: format must be a comma-separated subset of csv,parquet"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--out", "ftp://x"], "scout: --out must be a folder or an https://"),
+        (["--out", "/dev/null/x"], "scout: --out /dev/null/x: /dev/null is not a folder"),
+        (["--limit", str(10**30)], "scout: argument --limit: must be a positive whole number, at most"),
+        (["--limit", "10**30"], "scout: argument --limit: must be a positive whole number, at most"),
+        (["--limit", "-1"], "scout: argument --limit: must be a positive whole number, at most"),
+        (["--format", "xlsx"], "scout: format must be a comma-separated subset of csv,parquet"),
+    ],
+)
 def test_bad_cli_options_exit_2_with_one_line_and_no_run(migrated, capsys, argv, message):
     from scout.cli import main
 
@@ -250,8 +308,14 @@ def test_exports_are_published_to_blob_storage_for_real(migrated, sheet_data, az
     names = sorted(b.name for b in container.list_blobs(name_starts_with="scout/flat/"))
     latest = json.loads(container.download_blob("scout/flat/latest.json").readall())
     folder = latest["folder"]
-    assert names == sorted(["scout/flat/latest.json", f"scout/flat/{folder}/manifest.json",
-                            f"scout/flat/{folder}/scout_flat_export.csv", f"scout/flat/{folder}/scout_flat_export.parquet"])
+    assert names == sorted(
+        [
+            "scout/flat/latest.json",
+            f"scout/flat/{folder}/manifest.json",
+            f"scout/flat/{folder}/scout_flat_export.csv",
+            f"scout/flat/{folder}/scout_flat_export.parquet",
+        ]
+    )
     csv_bytes = container.download_blob(f"scout/flat/{folder}/scout_flat_export.csv").readall()
     assert csv_bytes.startswith(b"\xef\xbb\xbf") and csv_bytes.count(b"\n") == 5
     assert result["location"].endswith(folder)

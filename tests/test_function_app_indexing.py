@@ -35,8 +35,18 @@ EXPECTED = {
 }
 
 # Packages (and all their sub-modules) a cold start must not import.
-HEAVY = ("duckdb", "pandas", "numpy", "pyodbc", "sqlglot", "matplotlib", "pyarrow",
-         "azure.storage", "azure.identity", "azure.keyvault")
+HEAVY = (
+    "duckdb",
+    "pandas",
+    "numpy",
+    "pyodbc",
+    "sqlglot",
+    "matplotlib",
+    "pyarrow",
+    "azure.storage",
+    "azure.identity",
+    "azure.keyvault",
+)
 
 # What the Python worker does (azure-functions-python-worker, loader.index_function_app and
 # process_indexed_function): with the app folder on sys.path, import the module named after the
@@ -65,8 +75,14 @@ print(json.dumps({"functions": out, "heavy": heavy}))
 
 def index_like_the_host() -> dict:
     """Index function_app.py from its file path in a fresh interpreter with an empty environment (only PATH)."""
-    done = subprocess.run([sys.executable, "-c", INDEXER, str(ROOT / "function_app.py")], capture_output=True,
-                          text=True, env={"PATH": "/usr/bin:/bin"}, cwd="/", timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", INDEXER, str(ROOT / "function_app.py")],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd="/",
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

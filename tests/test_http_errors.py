@@ -48,10 +48,15 @@ def unreachable_azure_sql(monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    for name, value in {"SCOUT_DATABASE_URL": f"mssql://127.0.0.1:{port}/scout", "SCOUT_ODBC_DRIVER": "FreeTDS",
-                        "SCOUT_SQL_AUTH": "sql", "SCOUT_SQL_USER": "scout_app",
-                        "SCOUT_SECRET_SQL_PASSWORD": "not-a-real-password", "SCOUT_RETRY_ATTEMPTS": "2",
-                        "SCOUT_RETRY_FIRST_WAIT_SECONDS": "0.05"}.items():
+    for name, value in {
+        "SCOUT_DATABASE_URL": f"mssql://127.0.0.1:{port}/scout",
+        "SCOUT_ODBC_DRIVER": "FreeTDS",
+        "SCOUT_SQL_AUTH": "sql",
+        "SCOUT_SQL_USER": "scout_app",
+        "SCOUT_SECRET_SQL_PASSWORD": "not-a-real-password",
+        "SCOUT_RETRY_ATTEMPTS": "2",
+        "SCOUT_RETRY_FIRST_WAIT_SECONDS": "0.05",
+    }.items():
         monkeypatch.setenv(name, value)
 
 
@@ -65,19 +70,24 @@ def test_a_database_that_stays_unreachable_is_a_503_with_retry_after(unreachable
 
 def raising(exc: Exception):
     """An HTTP function, wrapped as every app function is, that fails with ``exc``."""
+
     @http_handler
     def function(req: func.HttpRequest) -> func.HttpResponse:
         raise exc
+
     return function(func.HttpRequest("GET", "http://localhost/api/x", body=b""))
 
 
-@pytest.mark.parametrize("exc, status, kind", [
-    (InvalidInput("horizon_days must be at least 1"), 400, "invalid_input"),
-    (NotFound("no run abc"), 404, "not_found"),
-    (LockTimeout("another run holds the migrations lock"), 409, "locked"),
-    (TransactionConflict("write-write conflict"), 503, "database_unavailable"),
-    (StorageUnavailable("storage unavailable while creating queue scout-jobs"), 503, "storage_unavailable"),
-])
+@pytest.mark.parametrize(
+    "exc, status, kind",
+    [
+        (InvalidInput("horizon_days must be at least 1"), 400, "invalid_input"),
+        (NotFound("no run abc"), 404, "not_found"),
+        (LockTimeout("another run holds the migrations lock"), 409, "locked"),
+        (TransactionConflict("write-write conflict"), 503, "database_unavailable"),
+        (StorageUnavailable("storage unavailable while creating queue scout-jobs"), 503, "storage_unavailable"),
+    ],
+)
 def test_the_callers_faults_keep_their_statuses(exc, status, kind):
     response = raising(exc)
     assert response.status_code == status and response.mimetype == "application/json"
@@ -98,11 +108,13 @@ def test_a_job_that_failed_on_a_transient_database_error_is_a_503_with_its_run_i
 
 
 def test_an_unexpected_error_is_a_generic_500_and_pyodbc_is_never_imported_for_it():
-    probe = ("import sys, azure.functions as func\n"
-             "from scout.functions.http import http_handler\n"
-             "f = http_handler(lambda req: 1 / 0)\n"
-             "r = f(func.HttpRequest('GET', 'http://localhost/api/x', body=b''))\n"
-             "print(r.status_code, r.get_body().decode(), 'pyodbc' in sys.modules)\n")
+    probe = (
+        "import sys, azure.functions as func\n"
+        "from scout.functions.http import http_handler\n"
+        "f = http_handler(lambda req: 1 / 0)\n"
+        "r = f(func.HttpRequest('GET', 'http://localhost/api/x', body=b''))\n"
+        "print(r.status_code, r.get_body().decode(), 'pyodbc' in sys.modules)\n"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     status, _, rest = done.stdout.strip().partition(" ")
     assert status == "500" and "internal error" in rest and rest.endswith("False")
@@ -120,17 +132,20 @@ def test_a_job_that_found_its_input_wrong_only_as_it_ran_is_a_400_with_its_run_i
     assert '"run_id": "run-2"' in response.get_body().decode()
 
 
-@pytest.mark.parametrize("body, message", [
-    ("[" * 100_000, "nested deeper than"),
-    ('{"a":' * 100_000, "nested deeper than"),
-    ('{"target": NaN}', "numbers must be finite"),
-    ('{"target": -Infinity}', "numbers must be finite"),
-    ('{"target": 1e400}', "beyond the range of a number"),
-    ('{"target": "1", "target": "2"}', "field target is given twice"),
-    ('{"target": "\\ud800"}', "not valid Unicode"),
-    ('{"target": "' + " " * 1_000_001 + '"}', "larger than 1,000,000 bytes"),
-    ('{"dry_run": true, "x": ' + "[" * 21 + "]" * 21 + "}", "nested deeper than 20 levels"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("[" * 100_000, "nested deeper than"),
+        ('{"a":' * 100_000, "nested deeper than"),
+        ('{"target": NaN}', "numbers must be finite"),
+        ('{"target": -Infinity}', "numbers must be finite"),
+        ('{"target": 1e400}', "beyond the range of a number"),
+        ('{"target": "1", "target": "2"}', "field target is given twice"),
+        ('{"target": "\\ud800"}', "not valid Unicode"),
+        ('{"target": "' + " " * 1_000_001 + '"}', "larger than 1,000,000 bytes"),
+        ('{"dry_run": true, "x": ' + "[" * 21 + "]" * 21 + "}", "nested deeper than 20 levels"),
+    ],
+)
 def test_a_body_python_json_would_choke_on_or_wave_through_is_a_400(settings, functions, body, message):
     status, payload, _ = call_http(functions, "migrations_apply", "POST", body=body)
     assert (status, payload["error"]) == (400, "invalid_input") and message in payload["message"]

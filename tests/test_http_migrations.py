@@ -43,14 +43,17 @@ def test_apply_with_an_empty_body_applies_everything(settings, functions):
     assert status == 200 and body["pending"] == 0 and body["applied_count"] == MIGRATION_COUNT and body["run_id"]
 
 
-@pytest.mark.parametrize("body, message", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-    ('{"dry_run": true, "force": 1}', "unknown field(s): force"),
-    ('{"dry_run": "yes"}', "field dry_run must be bool"),
-    ('{"target": true}', "field target has the wrong type"),
-    ('{"target": "latest"}', "target must be a version"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"dry_run": true, "force": 1}', "unknown field(s): force"),
+        ('{"dry_run": "yes"}', "field dry_run must be bool"),
+        ('{"target": true}', "field target has the wrong type"),
+        ('{"target": "latest"}', "target must be a version"),
+    ],
+)
 def test_bad_input_is_a_400_json_error_with_a_message(settings, functions, body, message):
     status, payload, response = call_http(functions, "migrations_apply", "POST", body=body)
     assert status == 400 and response.mimetype == "application/json"

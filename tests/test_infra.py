@@ -18,9 +18,13 @@ INFRA = ROOT / "infra"
 BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
 
 #: Settings the platform reads (the Functions host, Application Insights), not scout/config.py.
-PLATFORM_SETTINGS = {"AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId",
-                     "AzureWebJobsStorage__tableServiceUri", "APPLICATIONINSIGHTS_CONNECTION_STRING",
-                     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"}
+PLATFORM_SETTINGS = {
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+    "AzureWebJobsStorage__tableServiceUri",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+}
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(INFRA)))
@@ -32,8 +36,23 @@ def test_every_bicep_file_parses(path):
 def test_checkov_azure_checks_pass_with_every_suppression_reasoned():
     checkov = ROOT / ".venv-checkov" / "bin" / "checkov"
     assert checkov.exists(), "checkov is installed by scripts/test into .venv-checkov"
-    done = subprocess.run([str(checkov), "-d", str(INFRA), "--framework", "bicep", "--quiet", "--compact",
-                           "--skip-download", "-o", "json"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            str(checkov),
+            "-d",
+            str(INFRA),
+            "--framework",
+            "bicep",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     report = json.loads(done.stdout)
     summary = report["summary"]
     failed = [(f["check_id"], f["file_path"], f["resource"]) for f in report["results"]["failed_checks"]]
@@ -41,7 +60,9 @@ def test_checkov_azure_checks_pass_with_every_suppression_reasoned():
     for path in BICEP_FILES:
         for line in path.read_text().splitlines():
             if "checkov:skip=" in line:
-                assert re.search(r"checkov:skip=[A-Z0-9_]+:\S.{10,}", line), f"suppression without a reason: {line.strip()}"
+                assert re.search(r"checkov:skip=[A-Z0-9_]+:\S.{10,}", line), (
+                    f"suppression without a reason: {line.strip()}"
+                )
 
 
 def _template_settings() -> set[str]:
@@ -94,8 +115,11 @@ def test_a_job_run_logs_started_and_finished_events_the_alerts_can_parse(migrate
     payload = json.loads(finished[-1].getMessage().split(" ", 1)[1])  # the message text, for people reading logs
     assert payload["job"] == "migrations.apply" and payload["outcome"] == "succeeded" and payload["duration_s"] >= 0
     # the record's attributes: what OpenTelemetry sends as customDimensions, which the alerts read
-    assert (finished[-1].event, finished[-1].job, finished[-1].outcome) == ("scout.job.finished", "migrations.apply",
-                                                                          "succeeded")
+    assert (finished[-1].event, finished[-1].job, finished[-1].outcome) == (
+        "scout.job.finished",
+        "migrations.apply",
+        "succeeded",
+    )
 
 
 SECRET_PATTERNS = {
@@ -112,7 +136,13 @@ ALLOWED = {("tests/conftest.py", "storage account key")}
 
 
 def test_a_secrets_scan_of_the_repository_finds_nothing():
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     found = []
     for name in files:
         path = ROOT / name
@@ -136,8 +166,11 @@ def _script_statements(path: Path) -> list[str]:
 
 def test_the_app_identity_is_granted_read_write_and_ddl_and_nothing_more():
     statements = _script_statements(GRANT_SCRIPT)
-    roles = [m.group(1) for s in statements
-             if (m := re.fullmatch(r"ALTER ROLE (\w+) ADD MEMBER \[\$\(APP_IDENTITY_NAME\)\]", s))]
+    roles = [
+        m.group(1)
+        for s in statements
+        if (m := re.fullmatch(r"ALTER ROLE (\w+) ADD MEMBER \[\$\(APP_IDENTITY_NAME\)\]", s))
+    ]
     assert sorted(roles) == ["db_datareader", "db_datawriter", "db_ddladmin"]  # no db_owner
     rest = [s for s in statements if not s.startswith("ALTER ROLE ")]
     assert rest == [
@@ -249,23 +282,44 @@ def fake_sqlcmd(tmp_path):
 
 def _run_hook(bin_dir: Path, **outputs: str) -> subprocess.CompletedProcess:
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", **outputs}
-    return subprocess.run(["sh", str(HOOKS / "postprovision.sh")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        ["sh", str(HOOKS / "postprovision.sh")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
 
 
 def test_the_posix_hook_runs_the_grant_script_as_the_entra_administrator(fake_sqlcmd):
     bin_dir, calls = fake_sqlcmd
-    done = _run_hook(bin_dir, SQL_SERVER_FQDN="sql-scout-x.database.windows.net", SQL_DATABASE_NAME="scout",
-                     APP_IDENTITY_NAME="id-scout-x", VNET_ENABLED="false")
+    done = _run_hook(
+        bin_dir,
+        SQL_SERVER_FQDN="sql-scout-x.database.windows.net",
+        SQL_DATABASE_NAME="scout",
+        APP_IDENTITY_NAME="id-scout-x",
+        VNET_ENABLED="false",
+    )
     assert done.returncode == 0, done.stderr
     assert calls.read_text().split("\n")[:-1] == [
-        "-S", "sql-scout-x.database.windows.net", "-d", "scout", "-G", "-b",  # Entra sign-in; fail on a SQL error
-        "-v", "APP_IDENTITY_NAME=id-scout-x", "-i", "infra/sql/grant-app-identity.sql"]
+        "-S",
+        "sql-scout-x.database.windows.net",
+        "-d",
+        "scout",
+        "-G",
+        "-b",  # Entra sign-in; fail on a SQL error
+        "-v",
+        "APP_IDENTITY_NAME=id-scout-x",
+        "-i",
+        "infra/sql/grant-app-identity.sql",
+    ]
 
 
 def test_with_private_networking_the_hook_prints_the_command_to_run_from_the_vnet(fake_sqlcmd):
     bin_dir, calls = fake_sqlcmd
-    done = _run_hook(bin_dir, SQL_SERVER_FQDN="sql-scout-x.database.windows.net", SQL_DATABASE_NAME="scout",
-                     APP_IDENTITY_NAME="id-scout-x", VNET_ENABLED="true")
+    done = _run_hook(
+        bin_dir,
+        SQL_SERVER_FQDN="sql-scout-x.database.windows.net",
+        SQL_DATABASE_NAME="scout",
+        APP_IDENTITY_NAME="id-scout-x",
+        VNET_ENABLED="true",
+    )
     assert done.returncode == 0 and not calls.exists()  # the server has no public endpoint to reach
     assert "-v APP_IDENTITY_NAME=id-scout-x -i infra/sql/grant-app-identity.sql" in done.stdout
 
@@ -290,20 +344,31 @@ def test_vnet_enabled_deploys_a_vnet_and_private_endpoints_for_storage_key_vault
     subnets = {s["name"]: s["properties"] for s in template["resources"]["vnet"]["config"]["properties"]["subnets"]}
     assert set(subnets) == {"app", "endpoints"}
     assert [d["properties"]["serviceName"] for d in subnets["app"]["delegations"]] == ["Microsoft.App/environments"]
-    endpoints = {m["config"]["params"]["groupId"]: m["config"]["params"] for m in template["modules"].values()
-                 if m["detail"]["path"] == "private-endpoint.bicep"}
+    endpoints = {
+        m["config"]["params"]["groupId"]: m["config"]["params"]
+        for m in template["modules"].values()
+        if m["detail"]["path"] == "private-endpoint.bicep"
+    }
     assert {"blob", "queue", "vault", "sqlServer"} <= set(endpoints)
     assert {endpoints[g]["serviceId"] for g in ("blob", "queue", "vault", "sqlServer")} == {
-        "storageAccountId", "keyVaultId", "sqlServerId"}
+        "storageAccountId",
+        "keyVaultId",
+        "sqlServerId",
+    }
     assert all(e["subnetId"] == "endpointSubnetId" for e in endpoints.values())
     endpoint = _bicep("core/private-endpoint.bicep")["resources"]
     assert endpoint["endpoint"]["type"] == "Microsoft.Network/privateEndpoints"
     assert endpoint["zoneGroup"]["type"] == "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
 
 
-@pytest.mark.parametrize("module,template,resource", [("storage", "core/storage.bicep", "storage"),
-                                                      ("keyVault", "core/keyvault.bicep", "vault"),
-                                                      ("sql", "core/sql.bicep", "server")])
+@pytest.mark.parametrize(
+    "module,template,resource",
+    [
+        ("storage", "core/storage.bicep", "storage"),
+        ("keyVault", "core/keyvault.bicep", "vault"),
+        ("sql", "core/sql.bicep", "server"),
+    ],
+)
 def test_vnet_enabled_turns_public_network_access_off(module, template, resource):
     assert _bicep("main.bicep")["modules"][module]["config"]["params"]["privateOnly"] == "vnetEnabled"
     properties = _bicep(template)["resources"][resource]["config"]["properties"]
@@ -329,12 +394,16 @@ def test_azure_sql_firewall_allows_nothing_when_private_and_azure_plus_the_opera
     assert _firewall(private_only=True, client_ip="203.0.113.7") == {}
     assert _firewall(private_only=False) == {"AllowAzureServices": ("0.0.0.0", "0.0.0.0")}
     assert _firewall(private_only=False, client_ip="203.0.113.7") == {
-        "AllowAzureServices": ("0.0.0.0", "0.0.0.0"), "AllowOperatorClient": ("203.0.113.7", "203.0.113.7")}
+        "AllowAzureServices": ("0.0.0.0", "0.0.0.0"),
+        "AllowOperatorClient": ("203.0.113.7", "203.0.113.7"),
+    }
 
 
 def test_the_sql_administrator_may_be_a_user_or_a_group():
     main = _bicep("main.bicep")
-    allowed = [d["argument"] for d in main["parameters"]["sqlAdminPrincipalType"]["decorators"] if d["type"] == "allowed"]
+    allowed = [
+        d["argument"] for d in main["parameters"]["sqlAdminPrincipalType"]["decorators"] if d["type"] == "allowed"
+    ]
     assert allowed == [["User", "Group"]]
     assert main["modules"]["sql"]["config"]["params"]["adminPrincipalType"] == "sqlAdminPrincipalType"
     sql = _bicep("core/sql.bicep")

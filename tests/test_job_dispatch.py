@@ -29,8 +29,12 @@ def _receive_one(settings):
 
 
 def test_submitted_job_is_queued_then_run_by_the_worker_once(storage_settings):
-    submitted = dispatch.submit("migrations.apply", {"dry_run": True}, settings=storage_settings,
-                                status_url=lambda run_id: f"http://host/api/jobs/{run_id}")
+    submitted = dispatch.submit(
+        "migrations.apply",
+        {"dry_run": True},
+        settings=storage_settings,
+        status_url=lambda run_id: f"http://host/api/jobs/{run_id}",
+    )
 
     assert submitted["status"] == "queued"
     assert submitted["status_url"].endswith(submitted["run_id"])

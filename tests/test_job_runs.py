@@ -1,7 +1,6 @@
 """ops.job_runs when processes race on one run (a queue message delivered twice, two workers finishing
 at the same instant): one record per run, never a key violation, the first finish stands whole."""
 
-
 from datetime import timedelta
 
 import pytest
@@ -42,7 +41,9 @@ def test_workers_finishing_one_run_at_once_record_exactly_one_finish_whole(queue
     with connect(queued) as db:
         run = get_run(db, "run-1")
     assert run["summary"] == {"worker": winner} and run["finished_at"] is not None
-    assert (run["status"], run["error"]) == (("succeeded", None) if winner % 2 else ("failed", f"worker {winner} failed"))
+    assert (run["status"], run["error"]) == (
+        ("succeeded", None) if winner % 2 else ("failed", f"worker {winner} failed")
+    )
 
 
 def test_a_finished_run_is_neither_reopened_nor_finished_again(queued):
@@ -60,7 +61,11 @@ def test_a_finish_whose_start_was_never_recorded_records_the_whole_run(migrated)
         assert record_finish(db, "run-2", "exports.flat", "timer", started, "succeeded", {"export_rows": 3}, None)
         run = get_run(db, "run-2")
     assert (run["status"], run["trigger_type"], run["started_at"], run["summary"]) == (
-        "succeeded", "timer", started, {"export_rows": 3})
+        "succeeded",
+        "timer",
+        started,
+        {"export_rows": 3},
+    )
 
 
 def test_a_queued_job_delivered_to_several_workers_at_once_keeps_one_whole_record(queued):
@@ -69,6 +74,7 @@ def test_a_queued_job_delivered_to_several_workers_at_once_keeps_one_whole_recor
             if i % 2:
                 raise RuntimeError(f"attempt {i} broke")
             return {"total": i}
+
         try:
             return run_job("personas.infer", "queue", body, settings=queued, run_id="run-1", db=db)["total"]
         except JobFailed:

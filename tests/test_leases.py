@@ -62,22 +62,30 @@ runpy.run_module("scout", run_name="__main__")
 
 # -- the lease, as a pure rule ------------------------------------------------------------------------------
 
+
 def test_a_run_under_way_is_abandoned_once_its_last_sign_of_life_is_older_than_the_lease():
     now = now_utc()
-    quiet = {"status": "running", "started_at": now - timedelta(minutes=10),
-             "heartbeat_at": now - timedelta(seconds=90)}
+    quiet = {
+        "status": "running",
+        "started_at": now - timedelta(minutes=10),
+        "heartbeat_at": now - timedelta(seconds=90),
+    }
 
     assert effective_status(quiet, now, 60) == ABANDONED
     assert effective_status(quiet, now, 120) == "running"
     assert effective_status({**quiet, "status": "succeeded"}, now, 60) == "succeeded"  # an ended run stays ended
     assert effective_status({**quiet, "started_at": now - timedelta(seconds=5)}, now, 60) == "running"  # taken over
     assert effective_status({"status": "queued", "started_at": now - timedelta(seconds=61)}, now, 60) == ABANDONED
-    monte_carlo = {"status": "processing", "created_at": now - timedelta(hours=1),
-                   "updated_at": now - timedelta(seconds=2)}
+    monte_carlo = {
+        "status": "processing",
+        "created_at": now - timedelta(hours=1),
+        "updated_at": now - timedelta(seconds=2),
+    }
     assert effective_status(monte_carlo, now, 1) == ABANDONED and effective_status(monte_carlo, now, 5) == "processing"
 
 
 # -- job runs in one process ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def short_lease(migrated, monkeypatch):
@@ -117,7 +125,8 @@ def test_the_next_run_of_a_job_fails_its_abandoned_runs_with_their_last_stage(sh
         dead, other_job, live = (get_run(db, r, lease_seconds=60) for r in ("dead-export", "dead-infer", "live-export"))
     assert dead["status"] == "failed" and dead["finished_at"] is not None
     assert dead["error"].startswith("abandoned: no heartbeat since") and dead["error"].endswith(
-        "last stage: exporting 3,000 transactions")
+        "last stage: exporting 3,000 transactions"
+    )
     assert (other_job["status"], other_job["finished_at"]) == (ABANDONED, None)  # the next infer's business
     assert live["status"] == "running"
 
@@ -179,8 +188,9 @@ time.sleep(600)
 
 def holding_staging(out, run_id, env):
     """A child process holding a staging folder of ``out``; returns (process, folder)."""
-    child = subprocess.Popen([sys.executable, "-c", STAGING_HOLDER, out, run_id], stdout=subprocess.PIPE,
-                             text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", STAGING_HOLDER, out, run_id], stdout=subprocess.PIPE, text=True, env=env
+    )
     return child, Path(child.stdout.readline().strip())
 
 
@@ -285,8 +295,10 @@ def store_some(settings, scenario, batches):
         for b in batches:
             runs.store_partial(db, run["run_id"], b, *runs.simulate(run, b))
         long_ago = now_utc() - timedelta(seconds=5 * LEASE)
-        db.execute("UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
-                   (long_ago, long_ago, run["run_id"]))
+        db.execute(
+            "UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
+            (long_ago, long_ago, run["run_id"]),
+        )
     return run
 
 
@@ -312,8 +324,11 @@ def test_a_run_with_every_batch_stored_but_never_combined_is_combined_by_the_res
 
     resumed = montecarlo.resume_local(run["run_id"], settings=history)
 
-    assert (resumed["status"], resumed["combine_claims"], resumed["combiner_batch"]) == ("completed", 1,
-                                                                                          runs.RESUME_BATCH)
+    assert (resumed["status"], resumed["combine_claims"], resumed["combiner_batch"]) == (
+        "completed",
+        1,
+        runs.RESUME_BATCH,
+    )
     with connect(history) as db:
         assert get_run(db, run["run_id"], lease_seconds=LEASE)["status"] == "succeeded"
 
@@ -335,6 +350,7 @@ def test_a_resume_refuses_a_live_run_and_a_failed_one(history, capsys):
 
 # -- SIGKILL at a chosen moment, then the truth ----------------------------------------------------------------
 
+
 @pytest.fixture
 def seeded(short_lease, tmp_path, monkeypatch):
     """A database with 3,000 demo transactions, and the environment of the children (the same settings)."""
@@ -351,13 +367,14 @@ def parent_of(pid):
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return int(fields[1]), fields[0]
 
 
 def children_of(pid):
-    return [int(p.name) for p in Path("/proc").iterdir()
-            if p.name.isdigit() and (parent_of(p.name) or (None,))[0] == pid]
+    return [
+        int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and (parent_of(p.name) or (None,))[0] == pid
+    ]
 
 
 def alive(pid):
@@ -369,11 +386,17 @@ def kill_at(env, pause_on, *args):
     """Run ``python -m scout ARGS``, SIGKILL it once it has printed a line containing ``pause_on`` (and had a
     moment to record that stage), and wait until everyone holding its output has let go. Returns its stderr
     lines up to then and the pids of its children at the time of the kill."""
-    child = subprocess.Popen([sys.executable, "-c", PAUSING_CLI, pause_on, *args], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", PAUSING_CLI, pause_on, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     lines: queue.Queue = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in child.stderr] + [lines.put(None)],
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: [lines.put(line) for line in child.stderr] + [lines.put(None)], daemon=True
+    )
     reader.start()
     said, children = [], []
     try:
@@ -436,8 +459,20 @@ def test_a_killed_inference_is_reported_abandoned_and_the_next_one_scores_everyt
 
 
 def test_a_killed_monte_carlo_run_leaves_no_worker_is_reported_abandoned_and_resumes(seeded, capsys):
-    said, workers = kill_at(seeded, "2/8 batches", "montecarlo", "run", "--iterations", "80000", "--batches", "8",
-                            "--horizon-days", "7", "--seed", "5")
+    said, workers = kill_at(
+        seeded,
+        "2/8 batches",
+        "montecarlo",
+        "run",
+        "--iterations",
+        "80000",
+        "--batches",
+        "8",
+        "--horizon-days",
+        "7",
+        "--seed",
+        "5",
+    )
     run_id = next(line for line in said if line.startswith("run ")).split()[1].rstrip(":")
     time.sleep(LEASE + 0.2)
 
@@ -472,11 +507,16 @@ def test_the_lease_statements_are_portable_tsql():
     from scout.sql.lint import lint_batch
     from tests.test_sql_sqlfluff import as_server_receives, parse_problems
 
-    statements = {"jobs._BEAT": job_runs._BEAT,
-                  "jobs._HEARTBEAT_COLUMNS": f"SELECT run_id{job_runs._HEARTBEAT_COLUMNS} FROM ops.job_runs",
-                  "jobs._SELECT_SILENT": job_runs._SELECT_SILENT, "jobs._FAIL_SILENT": job_runs._FAIL_SILENT,
-                  "montecarlo._TOUCH": runs._TOUCH, "montecarlo._TAKE_OVER": runs._TAKE_OVER,
-                  "montecarlo._STORED_BATCHES": runs._STORED_BATCHES, "montecarlo._BEAT_JOB_RUN": runs._BEAT_JOB_RUN}
+    statements = {
+        "jobs._BEAT": job_runs._BEAT,
+        "jobs._HEARTBEAT_COLUMNS": f"SELECT run_id{job_runs._HEARTBEAT_COLUMNS} FROM ops.job_runs",
+        "jobs._SELECT_SILENT": job_runs._SELECT_SILENT,
+        "jobs._FAIL_SILENT": job_runs._FAIL_SILENT,
+        "montecarlo._TOUCH": runs._TOUCH,
+        "montecarlo._TAKE_OVER": runs._TAKE_OVER,
+        "montecarlo._STORED_BATCHES": runs._STORED_BATCHES,
+        "montecarlo._BEAT_JOB_RUN": runs._BEAT_JOB_RUN,
+    }
     for name, statement in statements.items():
         assert not [str(e) for e in lint_batch(name, 1, statement, portable=True) if e.is_error], name
         assert parse_problems(as_server_receives(statement)) == (), name

@@ -20,20 +20,45 @@ EXAMPLE = ROOT / "local.settings.json.example"
 
 #: What the Functions host in Azure runs: the app, the library, the migrations it reads at run time.
 DEPLOYED_TOP_LEVEL = {"function_app.py", "host.json", "requirements.txt", "scout", "sql"}
-NEVER_DEPLOYED = ("tests/", "bench/", "node_modules/", ".venv", ".scout/", "infra/", "scripts/", ".git/",
-                  ".vscode/", "docs/")
+NEVER_DEPLOYED = (
+    "tests/",
+    "bench/",
+    "node_modules/",
+    ".venv",
+    ".scout/",
+    "infra/",
+    "scripts/",
+    ".git/",
+    ".vscode/",
+    "docs/",
+)
 #: Paths a developer's tree holds that a fresh clone may not: the package must leave them out too.
-LOCAL_ONLY_PATHS = (".scout/scout.duckdb", ".scout/exports/flat.csv", ".scout/azurite/__azurite_db_queue__.json",
-                    "node_modules/azurite/package.json", "node_modules/.bin/azurite", "node_modules/.package-lock.json",
-                    ".venv/bin/python", ".venv/.gitignore", ".venv-checkov/bin/checkov", "local.settings.json",
-                    "scout/__pycache__/config.cpython-311.pyc", "__pycache__/function_app.cpython-311.pyc",
-                    "__azurite_db_blob__.json", "__blobstorage__/a", "scout_jobs.egg-info/PKG-INFO",
-                    ".pytest_cache/README.md", ".hypothesis/examples/x", "docs/notes.md")
+LOCAL_ONLY_PATHS = (
+    ".scout/scout.duckdb",
+    ".scout/exports/flat.csv",
+    ".scout/azurite/__azurite_db_queue__.json",
+    "node_modules/azurite/package.json",
+    "node_modules/.bin/azurite",
+    "node_modules/.package-lock.json",
+    ".venv/bin/python",
+    ".venv/.gitignore",
+    ".venv-checkov/bin/checkov",
+    "local.settings.json",
+    "scout/__pycache__/config.cpython-311.pyc",
+    "__pycache__/function_app.cpython-311.pyc",
+    "__azurite_db_blob__.json",
+    "__blobstorage__/a",
+    "scout_jobs.egg-info/PKG-INFO",
+    ".pytest_cache/README.md",
+    ".hypothesis/examples/x",
+    "docs/notes.md",
+)
 #: Settings the Functions host itself reads, not scout/config.py.
 HOST_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME"}
 
 
 # --- the deploy package ----------------------------------------------------------------------------
+
 
 class CoreToolsIgnore:
     """Azure Functions Core Tools' GitIgnoreParser (a port of codemix/gitignore-parser), as
@@ -47,10 +72,13 @@ class CoreToolsIgnore:
                 continue
             target = admit if line.startswith("!") else deny
             line = line.lstrip("!").removeprefix("/")
-            target.append(re.sub(r"[-\[\]/{}()+?.\\^$|]", r"\\\g<0>", line)
-                          .replace("**", "(.+)").replace("*", r"([^\/]+)"))
-        self._deny, self._admit = (re.compile("^((" + ")|(".join(sorted(p)) + "))\\b", re.ASCII) if p
-                                   else re.compile("$^") for p in (deny, admit))
+            target.append(
+                re.sub(r"[-\[\]/{}()+?.\\^$|]", r"\\\g<0>", line).replace("**", "(.+)").replace("*", r"([^\/]+)")
+            )
+        self._deny, self._admit = (
+            re.compile("^((" + ")|(".join(sorted(p)) + "))\\b", re.ASCII) if p else re.compile("$^")
+            for p in (deny, admit)
+        )
 
     def denies(self, path: str) -> bool:
         return bool(self._deny.search(path)) and not self._admit.search(path)
@@ -79,9 +107,13 @@ def candidate_files() -> set[str]:
 
 def package_by_core_tools(files: set[str]) -> set[str]:
     parser = CoreToolsIgnore(FUNCIGNORE)
-    return {f for f in files
-            if not set(f.split("/")[:-1]) & CORE_TOOLS_SKIPPED_DIRS
-            and f.split("/")[-1] not in CORE_TOOLS_SKIPPED_FILES and not parser.denies(f)}
+    return {
+        f
+        for f in files
+        if not set(f.split("/")[:-1]) & CORE_TOOLS_SKIPPED_DIRS
+        and f.split("/")[-1] not in CORE_TOOLS_SKIPPED_FILES
+        and not parser.denies(f)
+    }
 
 
 def package_by_gitignore_rules(files: set[str]) -> set[str]:
@@ -114,6 +146,7 @@ def test_the_local_only_files_are_left_out_whichever_tool_packs():
 
 
 # --- local.settings.json.example -------------------------------------------------------------------
+
 
 def binding_references() -> tuple[set[str], set[str]]:
     """(%NAME% settings, connection settings) the decorators in scout/functions/*.py hand the host."""
@@ -180,10 +213,26 @@ def test_every_example_value_is_a_declared_setting_that_parses():
 
 def test_the_example_holds_no_secret():
     text = EXAMPLE.read_text().lower()
-    assert not [word for word in ("AccountKey", "SharedAccessKey", "SharedAccessSignature", "Password", "Pwd",
-                                  "InstrumentationKey", "ClientSecret") if word.lower() in text]
-    assert not [n for n in example_values() if SETTINGS_BY_NAME.get(n) and SETTINGS_BY_NAME[n].secret
-                and example_values()[n] != "UseDevelopmentStorage=true"]
+    assert not [
+        word
+        for word in (
+            "AccountKey",
+            "SharedAccessKey",
+            "SharedAccessSignature",
+            "Password",
+            "Pwd",
+            "InstrumentationKey",
+            "ClientSecret",
+        )
+        if word.lower() in text
+    ]
+    assert not [
+        n
+        for n in example_values()
+        if SETTINGS_BY_NAME.get(n)
+        and SETTINGS_BY_NAME[n].secret
+        and example_values()[n] != "UseDevelopmentStorage=true"
+    ]
 
 
 def test_local_settings_json_stays_untracked_and_its_template_is_tracked():
@@ -195,6 +244,7 @@ def test_local_settings_json_stays_untracked_and_its_template_is_tracked():
 
 # --- VS Code, as the quickstarts ship it -----------------------------------------------------------
 
+
 def test_vscode_debugs_the_host_after_starting_azurite_and_migrating():
     launch = json.loads((ROOT / ".vscode" / "launch.json").read_text())
     tasks = {t["label"]: t for t in json.loads((ROOT / ".vscode" / "tasks.json").read_text())["tasks"]}
@@ -204,7 +254,10 @@ def test_vscode_debugs_the_host_after_starting_azurite_and_migrating():
     assert host["type"] == "func" and host["command"] == "host start"
     assert host["dependsOrder"] == "sequence"
     assert set(host["dependsOn"]) <= tasks.keys()
-    assert [tasks[d]["label"] for d in host["dependsOn"]] == ["azurite: start", "pip install (functions)",
-                                                             "scout: migrate apply"]
+    assert [tasks[d]["label"] for d in host["dependsOn"]] == [
+        "azurite: start",
+        "pip install (functions)",
+        "scout: migrate apply",
+    ]
     assert "npx azurite" in tasks["azurite: start"]["command"]
     assert "--location .scout/" in tasks["azurite: start"]["command"]  # its files stay out of git and the package

@@ -100,8 +100,11 @@ def test_the_runner_lints_before_it_applies_anything(tmp_path):
 
 REJECTED_ON_SQL_SERVER = [
     # (sample, rule, line): reserved keywords as bare column, table, schema, alias, index and CTE names
-    ("CREATE TABLE results.g (\n    session_id NVARCHAR(64) NOT NULL,\n    percent INT NOT NULL\n);",
-     "percent is a reserved T-SQL keyword used as a bare identifier (SQL Server: Msg 156): write [percent]", 3),
+    (
+        "CREATE TABLE results.g (\n    session_id NVARCHAR(64) NOT NULL,\n    percent INT NOT NULL\n);",
+        "percent is a reserved T-SQL keyword used as a bare identifier (SQL Server: Msg 156): write [percent]",
+        3,
+    ),
     ("UPDATE results.g\nSET percent = 100\nWHERE session_id = N'a';", "percent is a reserved", 2),
     ("CREATE TABLE dbo.plan (a INT);", "plan is a reserved", 1),
     ("CREATE SCHEMA file;", "file is a reserved", 1),
@@ -116,19 +119,31 @@ REJECTED_ON_SQL_SERVER = [
     ("SELECT 1 AS a;\nSELECT N'first\nsecond' AS b;", "raw control character LF", 2),
     ("SELECT N'a\rb' AS c;", "raw control character CR inside a string literal: write NCHAR(13)", 1),
     # character types without a length
-    ("SELECT\n    CAST(total_items AS NVARCHAR) AS n\nFROM dbo.Transactions;",
-     "CAST/CONVERT to NVARCHAR without a length means NVARCHAR(30)", 2),
+    (
+        "SELECT\n    CAST(total_items AS NVARCHAR) AS n\nFROM dbo.Transactions;",
+        "CAST/CONVERT to NVARCHAR without a length means NVARCHAR(30)",
+        2,
+    ),
     ("SELECT CONVERT(VARCHAR, txn_ts, 120) AS d FROM dbo.Transactions;", "VARCHAR without a length", 1),
-    ("CREATE TABLE dbo.t (\n    a INT NOT NULL,\n    code NVARCHAR NOT NULL\n);",
-     "column code declared NVARCHAR without a length means NVARCHAR(1)", 3),
+    (
+        "CREATE TABLE dbo.t (\n    a INT NOT NULL,\n    code NVARCHAR NOT NULL\n);",
+        "column code declared NVARCHAR without a length means NVARCHAR(1)",
+        3,
+    ),
     # ORDER BY without TOP where SQL Server forbids it (Msg 1033)
     ("CREATE VIEW dbo.v AS\nSELECT a FROM dbo.t\nORDER BY a;", "ORDER BY in a view without TOP or OFFSET", 3),
     ("SELECT a FROM (\n    SELECT a FROM dbo.t ORDER BY a\n) AS s;", "ORDER BY in a subquery", 2),
     # MAX types in keys (Msg 1919)
-    ("CREATE TABLE dbo.t (\n    k NVARCHAR(MAX) NOT NULL PRIMARY KEY\n);",
-     "k NVARCHAR(MAX) cannot be a key column of a PRIMARY KEY (SQL Server: Msg 1919)", 2),
-    ("CREATE TABLE dbo.t (\n    a INT NOT NULL,\n    k VARBINARY(MAX) NOT NULL,\n    PRIMARY KEY (a, k)\n);",
-     "k VARBINARY(MAX) cannot be a key column of a PRIMARY KEY", 4),
+    (
+        "CREATE TABLE dbo.t (\n    k NVARCHAR(MAX) NOT NULL PRIMARY KEY\n);",
+        "k NVARCHAR(MAX) cannot be a key column of a PRIMARY KEY (SQL Server: Msg 1919)",
+        2,
+    ),
+    (
+        "CREATE TABLE dbo.t (\n    a INT NOT NULL,\n    k VARBINARY(MAX) NOT NULL,\n    PRIMARY KEY (a, k)\n);",
+        "k VARBINARY(MAX) cannot be a key column of a PRIMARY KEY",
+        4,
+    ),
     ("CREATE TABLE dbo.t (a INT, k VARCHAR(MAX), CONSTRAINT uq_k UNIQUE (k));", "of a UNIQUE constraint", 1),
     ("CREATE TABLE dbo.t (a INT, k NVARCHAR(MAX));\nCREATE INDEX ix_k ON dbo.t (k);", "of an index", 2),
 ]
@@ -223,8 +238,10 @@ def test_the_keyword_lists_are_microsofts():
 
 
 def test_statements_only_the_backend_sends_skip_the_portable_subset_only():
-    applock = ("SET NOCOUNT ON; DECLARE @rc INT; EXEC @rc = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
-               "@LockOwner = 'Session', @LockTimeout = ?; SELECT @rc AS rc;")
+    applock = (
+        "SET NOCOUNT ON; DECLARE @rc INT; EXEC @rc = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
+        "@LockOwner = 'Session', @LockTimeout = ?; SELECT @rc AS rc;"
+    )
     assert lint_batch("mssql_backend", 1, applock, portable=False) == []
     assert any("DECLARE is procedural" in e.message for e in lint_batch("mssql_backend", 1, applock))
     assert lint_batch("mssql_backend", 1, "SET TRANSACTION ISOLATION LEVEL SNAPSHOT;", portable=False) == []

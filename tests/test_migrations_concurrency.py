@@ -11,8 +11,13 @@ from scout.db.duckdb_backend import DuckDBDatabase
 
 
 def _apply_process(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "scout", "migrate", "apply", "--json"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "scout", "migrate", "apply", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_four_processes_at_once_apply_each_migration_exactly_once(settings, db_url, tmp_path, monkeypatch):
@@ -26,8 +31,10 @@ def test_four_processes_at_once_apply_each_migration_exactly_once(settings, db_u
     applied = [len(json.loads(out)["applied"]) for _, out, _ in outcomes]
     assert sorted(applied)[-1] > 0 and sum(1 for n in applied if n) == 1  # one did the work, the rest found none
     with connect(settings) as db:
-        per_version = db.query("SELECT version, COUNT(*) FROM ops.migration_history WHERE success = TRUE "
-                               "GROUP BY version HAVING COUNT(*) > 1")
+        per_version = db.query(
+            "SELECT version, COUNT(*) FROM ops.migration_history WHERE success = TRUE "
+            "GROUP BY version HAVING COUNT(*) > 1"
+        )
         runs = db.query_one("SELECT COUNT(*) FROM ops.job_runs WHERE job = 'migrations.apply'")[0]
     assert per_version == []
     assert runs >= 1
@@ -41,8 +48,9 @@ def test_a_run_that_waits_too_long_reports_the_lock_and_exits_3(settings, db_url
         lock = holder.application_lock("scout-migrations", 1)
         lock.__enter__()
         env = {**os.environ, "SCOUT_DATABASE_URL": db_url, "SCOUT_LOCK_TIMEOUT_SECONDS": "0.5"}
-        done = subprocess.run([sys.executable, "-m", "scout", "migrate", "apply"], env=env, capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "scout", "migrate", "apply"], env=env, capture_output=True, text=True, timeout=60
+        )
         lock.__exit__(None, None, None)
     finally:
         holder.close()
@@ -88,17 +96,29 @@ def test_under_a_short_lock_timeout_each_process_applies_or_reports_the_lock_cle
             assert err.startswith("scout: another run holds") and err.count("\n") == 1 and "Traceback" not in err
     assert 0 in [code for code, _, _ in outcomes]
     with connect(settings) as db:
-        assert db.query("SELECT version FROM ops.migration_history WHERE success = TRUE "
-                        "GROUP BY version HAVING COUNT(*) > 1") == []
+        assert (
+            db.query(
+                "SELECT version FROM ops.migration_history WHERE success = TRUE GROUP BY version HAVING COUNT(*) > 1"
+            )
+            == []
+        )
 
 
 def test_opening_a_database_file_another_process_holds_waits_then_raises_lock_timeout(tmp_path):
     from scout.db.base import LockTimeout
 
     path = str(tmp_path / "held.duckdb")
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
-                               "print('ready', flush=True); sys.stdin.read()", path],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); sys.stdin.read()",
+            path,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         started = time.monotonic()

@@ -34,7 +34,11 @@ def tables(db) -> set[str]:
 
 def basic(folder: Path) -> None:
     write(folder, "V1__create_a.sql", "CREATE TABLE dbo.a (id INT NOT NULL PRIMARY KEY, name NVARCHAR(50));")
-    write(folder, "V2__create_b.sql", "CREATE TABLE dbo.b (id INT NOT NULL PRIMARY KEY);\nGO\nINSERT INTO dbo.b (id) VALUES (1);")
+    write(
+        folder,
+        "V2__create_b.sql",
+        "CREATE TABLE dbo.b (id INT NOT NULL PRIMARY KEY);\nGO\nINSERT INTO dbo.b (id) VALUES (1);",
+    )
     write(folder, "U2__create_b.sql", "DROP TABLE dbo.b;")
 
 
@@ -149,7 +153,9 @@ def test_dry_run_changes_nothing_and_shows_the_sql_of_both_engines(db, folder):
 def test_go_separates_batches_repeats_them_and_allows_a_trailing_comment():
     text = "INSERT INTO t VALUES (1)\nGO 3\nINSERT INTO t VALUES (2)\n  go  -- second\nSELECT 'GO' AS x -- GO here is text\n"
     assert files.split_batches(text) == ["INSERT INTO t VALUES (1)"] * 3 + [
-        "INSERT INTO t VALUES (2)", "SELECT 'GO' AS x -- GO here is text"]
+        "INSERT INTO t VALUES (2)",
+        "SELECT 'GO' AS x -- GO here is text",
+    ]
 
 
 def test_go_repeat_count_runs_the_batch_that_many_times(db, folder):
@@ -185,7 +191,12 @@ def test_repeatables_run_after_versions_and_again_only_when_changed(db, folder):
     write(folder, "R__v_a.sql", "CREATE OR ALTER VIEW dbo.v_a AS SELECT id, name FROM dbo.a;")
     changed = runner.apply(db, files.discover(folder))
     assert [m["script"] for m in changed["applied"]] == ["R__v_a.sql"]
-    assert [c[0] for c in db.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'v_a' ORDER BY ordinal_position")] == ["id", "name"]
+    assert [
+        c[0]
+        for c in db.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'v_a' ORDER BY ordinal_position"
+        )
+    ] == ["id", "name"]
 
 
 def test_a_migration_outside_the_portable_subset_is_refused_before_anything_runs(db, folder):
@@ -227,7 +238,9 @@ def test_a_failing_repeatable_is_rolled_back_recorded_and_retried_once_fixed(db,
     with pytest.raises(runner.MigrationError, match="R__v_a.sql batch 1"):
         runner.apply(db, files.discover(folder))
     status = runner.status(db, files.discover(folder))
-    assert [f["script"] for f in status["failed"]] == ["R__v_a.sql"] and "missing_column" in status["failed"][0]["error"]
+    assert [f["script"] for f in status["failed"]] == ["R__v_a.sql"] and "missing_column" in status["failed"][0][
+        "error"
+    ]
     assert "v_a" not in {r[0] for r in db.query("SELECT table_name FROM information_schema.views")}
 
     write(folder, "R__v_a.sql", "CREATE OR ALTER VIEW dbo.v_a AS SELECT id FROM dbo.a;")
@@ -275,21 +288,30 @@ def test_baseline_is_not_drift_and_cannot_name_a_version_without_a_file(db, fold
 
 # -- the T-SQL lint and the schema lint, end to end --------------------------------------------------------
 
+
 def test_verify_apply_and_dry_run_reject_a_bare_reserved_keyword_with_file_batch_and_line(db, folder):
     basic(folder)
-    write(folder, "V3__sessions.sql", "CREATE SCHEMA results;\nGO\nCREATE TABLE results.g (\n"
-                                      "    session_id NVARCHAR(64) NOT NULL PRIMARY KEY,\n    percent INT NOT NULL\n);")
+    write(
+        folder,
+        "V3__sessions.sql",
+        "CREATE SCHEMA results;\nGO\nCREATE TABLE results.g (\n"
+        "    session_id NVARCHAR(64) NOT NULL PRIMARY KEY,\n    percent INT NOT NULL\n);",
+    )
     expected = "V3__sessions.sql batch 2 line 3: percent is a reserved T-SQL keyword"
 
-    assert [e["error"][:len(expected)] for e in runner.verify(db, files.discover(folder))["lint"]] == [expected]
+    assert [e["error"][: len(expected)] for e in runner.verify(db, files.discover(folder))["lint"]] == [expected]
     with pytest.raises(runner.LintFailed, match=expected):
         runner.apply(db, files.discover(folder), dry_run=True)
     with pytest.raises(runner.LintFailed, match=expected):
         runner.apply(db, files.discover(folder))
     assert tables(db) == set()
 
-    write(folder, "V3__sessions.sql", "CREATE SCHEMA results;\nGO\nCREATE TABLE results.g (\n"
-                                      "    session_id NVARCHAR(64) NOT NULL PRIMARY KEY,\n    [percent] INT NOT NULL\n);")
+    write(
+        folder,
+        "V3__sessions.sql",
+        "CREATE SCHEMA results;\nGO\nCREATE TABLE results.g (\n"
+        "    session_id NVARCHAR(64) NOT NULL PRIMARY KEY,\n    [percent] INT NOT NULL\n);",
+    )
     runner.apply(db, files.discover(folder))
     db.execute("INSERT INTO results.g (session_id, percent) VALUES (?, ?)", ("s1", 40))
     assert db.query_one("SELECT [percent] FROM results.g")[0] == 40
@@ -298,17 +320,23 @@ def test_verify_apply_and_dry_run_reject_a_bare_reserved_keyword_with_file_batch
 def test_a_foreign_key_of_another_type_than_its_key_is_refused_before_it_runs(db, folder):
     write(folder, "V1__runs.sql", "CREATE TABLE dbo.runs (run_id INT NOT NULL PRIMARY KEY);")
     runner.apply(db, files.discover(folder))
-    write(folder, "V2__parts.sql", "CREATE TABLE dbo.parts (\n    part_id INT NOT NULL PRIMARY KEY,\n"
-                                   "    run_id BIGINT NOT NULL REFERENCES dbo.runs (run_id)\n);")
-    expected = ("V2__parts.sql batch 1 line 3: foreign key column dbo.parts.run_id BIGINT must match the referenced "
-                "column dbo.runs.run_id INT")
+    write(
+        folder,
+        "V2__parts.sql",
+        "CREATE TABLE dbo.parts (\n    part_id INT NOT NULL PRIMARY KEY,\n"
+        "    run_id BIGINT NOT NULL REFERENCES dbo.runs (run_id)\n);",
+    )
+    expected = (
+        "V2__parts.sql batch 1 line 3: foreign key column dbo.parts.run_id BIGINT must match the referenced "
+        "column dbo.runs.run_id INT"
+    )
 
     for dry_run in (True, False):
         with pytest.raises(runner.LintFailed, match=expected):
             runner.apply(db, files.discover(folder), dry_run=dry_run)
     assert tables(db) == {"runs"}  # DuckDB would have accepted it
     report = runner.verify(db, files.discover(folder))
-    assert report["ok"] is False and [e["error"][:len(expected)] for e in report["lint"]] == [expected]
+    assert report["ok"] is False and [e["error"][: len(expected)] for e in report["lint"]] == [expected]
 
 
 def test_a_table_created_twice_is_refused_naming_both_files(db, folder):
@@ -316,8 +344,11 @@ def test_a_table_created_twice_is_refused_naming_both_files(db, folder):
     runner.apply(db, files.discover(folder))
     write(folder, "V3__again.sql", "-- a second definition\nCREATE TABLE dbo.a (id INT NOT NULL PRIMARY KEY);")
 
-    with pytest.raises(runner.LintFailed, match=r"V3__again.sql batch 1 line 2: table dbo.a is already created by "
-                                                r"V1__create_a.sql batch 1 line 1"):
+    with pytest.raises(
+        runner.LintFailed,
+        match=r"V3__again.sql batch 1 line 2: table dbo.a is already created by "
+        r"V1__create_a.sql batch 1 line 1",
+    ):
         runner.apply(db, files.discover(folder))
     assert runner.verify(db, files.discover(folder))["ok"] is False
 
@@ -336,7 +367,11 @@ def test_a_schema_error_in_an_applied_file_is_reported_but_does_not_block_the_ne
 
 
 def test_future_keywords_are_shown_by_verify_and_never_block(db, folder):
-    write(folder, "V1__roles.sql", "CREATE TABLE dbo.people (\n    id INT NOT NULL PRIMARY KEY,\n    role NVARCHAR(20) NULL\n);")
+    write(
+        folder,
+        "V1__roles.sql",
+        "CREATE TABLE dbo.people (\n    id INT NOT NULL PRIMARY KEY,\n    role NVARCHAR(20) NULL\n);",
+    )
     assert runner.apply(db, files.discover(folder))["applied"]
     report = runner.verify(db, files.discover(folder))
     assert report["ok"] is True and report["lint"] == []
@@ -345,19 +380,25 @@ def test_future_keywords_are_shown_by_verify_and_never_block(db, folder):
 
 # -- amendments: an applied text may be rewritten only into the very same schema --------------------------
 
+
 def test_a_file_declaring_the_ledger_checksum_amended_is_not_drift(db, folder):
     original = "CREATE TABLE dbo.g (id INT NOT NULL PRIMARY KEY, note NVARCHAR(20) NULL);"
     write(folder, "V1__g.sql", original)
     runner.apply(db, files.discover(folder))
     old = files.checksum(original)
 
-    write(folder, "V1__g.sql", f"-- scout:amends {old} the column list is written one per line\n"
-                               "CREATE TABLE dbo.g (\n    id INT NOT NULL PRIMARY KEY,\n    note NVARCHAR(20) NULL\n);")
+    write(
+        folder,
+        "V1__g.sql",
+        f"-- scout:amends {old} the column list is written one per line\n"
+        "CREATE TABLE dbo.g (\n    id INT NOT NULL PRIMARY KEY,\n    note NVARCHAR(20) NULL\n);",
+    )
     write(folder, "V2__h.sql", "CREATE TABLE dbo.h (id INT NOT NULL PRIMARY KEY);")
     report = runner.verify(db, files.discover(folder))
     assert report["ok"] is True and report["changed"] == []
     assert [(a["script"], a["ledger_checksum"], a["reason"]) for a in report["amended"]] == [
-        ("V1__g.sql", old, "the column list is written one per line")]
+        ("V1__g.sql", old, "the column list is written one per line")
+    ]
     assert [m["script"] for m in runner.apply(db, files.discover(folder))["applied"]] == ["V2__h.sql"]
 
     write(folder, "V1__g.sql", f"-- scout:amends {'0' * 64} some other text\nCREATE TABLE dbo.g (id INT);")
@@ -365,8 +406,7 @@ def test_a_file_declaring_the_ledger_checksum_amended_is_not_drift(db, folder):
         runner.apply(db, files.discover(folder))
 
 
-@pytest.mark.parametrize("header", ["-- scout:amends abc123 too short",
-                                    "-- scout:amends " + "a" * 64])  # no reason
+@pytest.mark.parametrize("header", ["-- scout:amends abc123 too short", "-- scout:amends " + "a" * 64])  # no reason
 def test_a_malformed_amendment_header_is_a_clear_error(folder, header):
     write(folder, "V1__g.sql", f"{header}\nCREATE TABLE dbo.g (id INT);")
     with pytest.raises(files.MigrationFileError, match="V1__g.sql: '-- scout:amends' needs"):
@@ -394,12 +434,16 @@ def _schema(db) -> list[tuple]:
     columns = db.query(
         "SELECT table_schema, table_name, ordinal_position, column_name, data_type, is_nullable, column_default "
         "FROM information_schema.columns WHERE table_catalog = current_database() "
-        "ORDER BY table_schema, table_name, ordinal_position")
+        "ORDER BY table_schema, table_name, ordinal_position"
+    )
     constraints = db.query(
         "SELECT schema_name, table_name, constraint_type, CAST(constraint_column_names AS VARCHAR) "
-        "FROM duckdb_constraints() WHERE database_name = current_database() ORDER BY 1, 2, 3, 4")
-    indexes = db.query("SELECT schema_name, table_name, index_name, is_unique, expressions FROM duckdb_indexes() "
-                       "WHERE database_name = current_database() ORDER BY 1, 2, 3")
+        "FROM duckdb_constraints() WHERE database_name = current_database() ORDER BY 1, 2, 3, 4"
+    )
+    indexes = db.query(
+        "SELECT schema_name, table_name, index_name, is_unique, expressions FROM duckdb_indexes() "
+        "WHERE database_name = current_database() ORDER BY 1, 2, 3"
+    )
     return [*columns, *constraints, *indexes]
 
 
@@ -412,7 +456,9 @@ def test_the_product_has_the_percent_amendment_of_v020():
     assert [(m.script, a.checksum[:12]) for m, a in AMENDMENTS] == [("V020__montecarlo_results.sql", "c279b6b68ef7")]
 
 
-@pytest.mark.parametrize("migration, amendment", AMENDMENTS, ids=[f"{m.script}:{a.checksum[:12]}" for m, a in AMENDMENTS])
+@pytest.mark.parametrize(
+    "migration, amendment", AMENDMENTS, ids=[f"{m.script}:{a.checksum[:12]}" for m, a in AMENDMENTS]
+)
 def test_each_amendment_keeps_its_original_and_builds_the_identical_schema(tmp_path, migration, amendment):
     kept = files.amended_original(migration.script, amendment)
     original = kept.read_text(encoding="utf-8")
@@ -445,18 +491,31 @@ def test_a_duckdb_database_where_the_old_v020_applied_verifies_ok_and_applies_la
     runner.apply(db, PRODUCT, target=_before("20"))
     with db.transaction():
         _run_text(db, "\nGO\n".join(old_v020.batches))
-        ledger.record(db, version="20", description=old_v020.description, type="versioned", script=old_v020.script,
-                      checksum=old_v020.checksum, applied_by="the runner of V020's release", execution_ms=1,
-                      success=True)
+        ledger.record(
+            db,
+            version="20",
+            description=old_v020.description,
+            type="versioned",
+            script=old_v020.script,
+            checksum=old_v020.checksum,
+            applied_by="the runner of V020's release",
+            execution_ms=1,
+            success=True,
+        )
 
     later = tmp_path / "later"
     shutil.copytree(files.DEFAULT_DIR, later)
-    write(later, "V999__later.sql", "INSERT INTO results.generation_status (session_id, topic, state, [percent], "
-                                    "updated_at) VALUES (N'later', N'topic', N'done', 100, SYSUTCDATETIME());")
+    write(
+        later,
+        "V999__later.sql",
+        "INSERT INTO results.generation_status (session_id, topic, state, [percent], "
+        "updated_at) VALUES (N'later', N'topic', N'done', 100, SYSUTCDATETIME());",
+    )
     report = runner.verify(db, files.discover(later))
     assert report["ok"] is True and report["changed"] == []
     assert [(a["script"], a["ledger_checksum"]) for a in report["amended"]] == [
-        ("V020__montecarlo_results.sql", old_v020.checksum)]
+        ("V020__montecarlo_results.sql", old_v020.checksum)
+    ]
 
     applied = [m["script"] for m in runner.apply(db, files.discover(later))["applied"]]
     assert "V999__later.sql" in applied and "V020__montecarlo_results.sql" not in applied
@@ -469,9 +528,18 @@ def test_a_database_where_the_old_v020_failed_runs_the_fixed_file_on_the_next_ap
     runner.apply(db, PRODUCT, target=_before("20"))
     m = PRODUCT.by_version()["20"]
     with db.transaction():
-        ledger.record(db, version="20", description=m.description, type="versioned", script=m.script,
-                      checksum=m.amends[0].checksum, applied_by="azure", execution_ms=3, success=False,
-                      error="Incorrect syntax near the keyword 'percent'.")
+        ledger.record(
+            db,
+            version="20",
+            description=m.description,
+            type="versioned",
+            script=m.script,
+            checksum=m.amends[0].checksum,
+            applied_by="azure",
+            execution_ms=3,
+            success=False,
+            error="Incorrect syntax near the keyword 'percent'.",
+        )
     assert runner.verify(db, PRODUCT)["ok"] is True
 
     assert "V020__montecarlo_results.sql" in [r["script"] for r in runner.apply(db, PRODUCT)["applied"]]

@@ -72,13 +72,16 @@ def test_levers_move_the_outcome_the_right_way(history):
     assert promo > plain * 1.15 and fewer < plain * 0.6
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"iterations": 0}, "iterations must be between"),
-    ({"iterations": 2_000_000}, "iterations must be between"),
-    ({"horizon_days": 0}, "horizon_days must be at least 1"),
-    ({"segment": {"planet": "Mars"}}, "unknown segment key"),
-    ({"colour": "red"}, "unknown field"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"iterations": 0}, "iterations must be between"),
+        ({"iterations": 2_000_000}, "iterations must be between"),
+        ({"horizon_days": 0}, "horizon_days must be at least 1"),
+        ({"segment": {"planet": "Mars"}}, "unknown segment key"),
+        ({"colour": "red"}, "unknown field"),
+    ],
+)
 def test_bad_scenarios_are_refused_before_any_work(raw, message):
     with pytest.raises(InvalidInput, match=message):
         parse_scenario(raw)
@@ -97,16 +100,41 @@ def test_an_empty_history_is_a_clear_error(migrated):
 
 
 def test_cli_runs_a_scenario_and_exits_2_on_bad_input(history):
-    done = subprocess.run([sys.executable, "-m", "scout", "montecarlo", "run", "--iterations", "3000", "--seed", "1",
-                           "--segment", "category=Snacks", "--json"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scout",
+            "montecarlo",
+            "run",
+            "--iterations",
+            "3000",
+            "--seed",
+            "1",
+            "--segment",
+            "category=Snacks",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     run = json.loads(done.stdout)
     assert run["status"] == "completed" and "batches" in done.stderr
-    shown = subprocess.run([sys.executable, "-m", "scout", "montecarlo", "show", run["run_id"], "--json"],
-                           capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "scout", "montecarlo", "show", run["run_id"], "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert json.loads(shown.stdout)["results"]["revenue"] == run["results"]["revenue"]
-    bad = subprocess.run([sys.executable, "-m", "scout", "montecarlo", "run", "--horizon-days", "0"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "scout", "montecarlo", "run", "--horizon-days", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("scout: horizon_days")
 
 
@@ -132,8 +160,13 @@ def receive(settings, queue=BATCH_QUEUE):
 
 
 def test_batches_fan_out_over_the_queue_and_a_redelivered_batch_counts_once(queued, functions):
-    status, body, response = call_http(functions, "montecarlo_start", "POST", "http://host/api/montecarlo/runs",
-                                       body=json.dumps({"iterations": 30_000, "batches": 3, "seed": 8}))
+    status, body, response = call_http(
+        functions,
+        "montecarlo_start",
+        "POST",
+        "http://host/api/montecarlo/runs",
+        body=json.dumps({"iterations": 30_000, "batches": 3, "seed": 8}),
+    )
     assert status == 202 and response.headers["Location"].endswith(f"/api/montecarlo/runs/{body['run_id']}")
     messages = receive(queued)
     assert len(messages) == 3
@@ -172,10 +205,14 @@ def test_a_batch_in_the_poison_queue_fails_its_run_with_the_reason(queued):
         assert db.query_one("SELECT status FROM ops.job_runs WHERE run_id = ?", (run["run_id"],))[0] == "failed"
 
 
-@pytest.mark.parametrize("body, message", [
-    ('{"iterations": -5}', "iterations must be between"), ("[1]", "must be a JSON object"),
-    ('{"segment": {"region": "Atlantis"}}', "unknown region"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('{"iterations": -5}', "iterations must be between"),
+        ("[1]", "must be a JSON object"),
+        ('{"segment": {"region": "Atlantis"}}', "unknown region"),
+    ],
+)
 def test_bad_runs_over_http_are_400_json(queued, functions, body, message):
     status, payload, _ = call_http(functions, "montecarlo_start", "POST", body=body)
     assert status == 400 and message in payload["message"]
@@ -231,8 +268,7 @@ def test_a_submit_whose_batches_cannot_all_be_queued_fails_its_run_in_the_same_c
         storage.stop()
 
 
-def test_starting_a_run_over_http_with_storage_down_is_a_fast_503_and_records_nothing(history, functions,
-                                                                                       monkeypatch):
+def test_starting_a_run_over_http_with_storage_down_is_a_fast_503_and_records_nothing(history, functions, monkeypatch):
     import socket
     import time
 
@@ -240,11 +276,18 @@ def test_starting_a_run_over_http_with_storage_down_is_a_fast_503_and_records_no
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # nobody listens there once it is closed
     account = "AccountName=devstoreaccount1;AccountKey=a2V5"
-    monkeypatch.setenv("AzureWebJobsStorage", f"DefaultEndpointsProtocol=http;{account};"
-                                              f"QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
+    monkeypatch.setenv(
+        "AzureWebJobsStorage",
+        f"DefaultEndpointsProtocol=http;{account};QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;",
+    )
     started = time.monotonic()
-    status, body, response = call_http(functions, "montecarlo_start", "POST", "http://host/api/montecarlo/runs",
-                                       body=json.dumps({"iterations": 20_000, "batches": 2}))
+    status, body, response = call_http(
+        functions,
+        "montecarlo_start",
+        "POST",
+        "http://host/api/montecarlo/runs",
+        body=json.dumps({"iterations": 20_000, "batches": 2}),
+    )
 
     assert time.monotonic() - started < 10
     assert status == 503 and response.headers["Retry-After"] == "30" and body["error"] == "storage_unavailable"
@@ -260,8 +303,10 @@ def test_a_stored_run_silent_for_longer_than_the_lease_shows_abandoned_over_http
 
     with connect(history) as db:
         run = runs.create_run(db, parse_scenario({"iterations": 20_000, "batches": 2}), trigger="cli")
-        db.execute("UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
-                   (now_utc() - timedelta(seconds=10), now_utc() - timedelta(seconds=10), run["run_id"]))
+        db.execute(
+            "UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
+            (now_utc() - timedelta(seconds=10), now_utc() - timedelta(seconds=10), run["run_id"]),
+        )
     monkeypatch.setenv("SCOUT_RUN_LEASE_SECONDS", "5")
 
     _, shown, _ = call_http(functions, "montecarlo_status", route_params={"run_id": run["run_id"]})

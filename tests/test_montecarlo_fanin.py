@@ -77,8 +77,9 @@ def test_eight_batches_finishing_at_once_complete_their_run_exactly_once_50_time
         partials = [runs.simulate(run, b) for b in range(8)]
         before = len(combines)
 
-        at_once(history, lambda db, b, run=run, partials=partials: runs.store_batch(db, run["run_id"], b, *partials[b]),
-                8)
+        at_once(
+            history, lambda db, b, run=run, partials=partials: runs.store_batch(db, run["run_id"], b, *partials[b]), 8
+        )
 
         assert len(combines) - before == 1, f"repetition {repetition}: combined {len(combines) - before} times"
         done, finished = show(history, run["run_id"])
@@ -97,8 +98,9 @@ def test_a_batch_delivered_eight_times_at_once_counts_once(history, combines):
 
     assert stored.count(True) == 1
     with connect(history) as db:
-        assert db.query_one("SELECT COUNT(*) FROM results.montecarlo_partials WHERE run_id = ?",
-                            (run["run_id"],))[0] == 1
+        assert (
+            db.query_one("SELECT COUNT(*) FROM results.montecarlo_partials WHERE run_id = ?", (run["run_id"],))[0] == 1
+        )
         assert runs.get_run(db, run["run_id"])["batches_done"] == 1
         runs.store_batch(db, run["run_id"], 1, *second)
     assert show(history, run["run_id"])[0]["status"] == "completed" and len(combines) == 1
@@ -120,8 +122,10 @@ def test_a_redelivered_batch_whose_partial_is_stored_does_not_simulate_again_but
 def unreadable(settings, run, batch):
     """Truncate a stored partial so that reading it fails (what the combine of a damaged row meets)."""
     with connect(settings) as db, db.transaction():
-        db.execute("UPDATE results.montecarlo_partials SET revenue = CAST(? AS VARBINARY(MAX)) "
-                   "WHERE run_id = ? AND batch = ?", (b"\x00" * 7, run["run_id"], batch))
+        db.execute(
+            "UPDATE results.montecarlo_partials SET revenue = CAST(? AS VARBINARY(MAX)) WHERE run_id = ? AND batch = ?",
+            (b"\x00" * 7, run["run_id"], batch),
+        )
 
 
 def test_a_combine_that_raises_gives_the_run_back_and_the_redelivery_completes_it(history):
@@ -136,9 +140,10 @@ def test_a_combine_that_raises_gives_the_run_back_and_the_redelivery_completes_i
     assert (stuck["status"], stuck["combiner"], stuck["combine_claims"]) == ("processing", None, 1)
     assert stuck["error"].startswith("combine failed: ValueError")
     with connect(history) as db, db.transaction():  # the row is readable again
-        db.execute("UPDATE results.montecarlo_partials SET revenue = CAST(? AS VARBINARY(MAX)) "
-                   "WHERE run_id = ? AND batch = ?", (runs.simulate(run, 0)[0].astype("<f8").tobytes(),
-                                                      run["run_id"], 0))
+        db.execute(
+            "UPDATE results.montecarlo_partials SET revenue = CAST(? AS VARBINARY(MAX)) WHERE run_id = ? AND batch = ?",
+            (runs.simulate(run, 0)[0].astype("<f8").tobytes(), run["run_id"], 0),
+        )
 
     done = job.run_queued_batch(message(run, 1), settings=history)
 
@@ -177,8 +182,10 @@ def test_a_combiner_that_died_is_replaced_by_a_delivery_after_its_lease(history,
     with pytest.raises(runs.CombinePending, match="earlier delivery of batch 1"):
         job.run_queued_batch(message(run, 1), settings=history)  # its own message: back to the queue
     with connect(history) as db, db.transaction():
-        db.execute("UPDATE results.montecarlo_runs SET combine_claimed_at = ? WHERE run_id = ?",
-                   (now_utc() - runs.COMBINE_LEASE - timedelta(seconds=1), run["run_id"]))  # the lease ran out
+        db.execute(
+            "UPDATE results.montecarlo_runs SET combine_claimed_at = ? WHERE run_id = ?",
+            (now_utc() - runs.COMBINE_LEASE - timedelta(seconds=1), run["run_id"]),
+        )  # the lease ran out
 
     done = job.run_queued_batch(message(run, 1), settings=history)
 
@@ -194,8 +201,10 @@ def test_a_delivery_for_an_abandoned_run_takes_it_over_and_completes_it(history)
     run = new_run(history, iterations=2 * model.CHUNK, batches=2, horizon_days=2, seed=10)
     job.run_queued_batch(message(run, 0), settings=history)
     with connect(history) as db, db.transaction():
-        db.execute("UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
-                   (now_utc() - timedelta(minutes=10), now_utc() - timedelta(minutes=10), run["run_id"]))
+        db.execute(
+            "UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
+            (now_utc() - timedelta(minutes=10), now_utc() - timedelta(minutes=10), run["run_id"]),
+        )
         assert runs.get_run(db, run["run_id"], lease_seconds=60)["status"] == "abandoned"
 
     done = job.run_queued_batch(message(run, 1), settings=history)

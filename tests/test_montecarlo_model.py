@@ -33,13 +33,13 @@ def test_a_promotion_on_a_poisson_history_stays_poisson_with_the_raised_mean():
 
 def test_a_lever_on_a_negative_binomial_history_keeps_its_size():
     history = np.array([10.0, 30.0, 0.0, 40.0] * 10)  # mean 20, variance 250: size r = 20² / (250 − 20)
-    size = 20 ** 2 / (250 - 20)
+    size = 20**2 / (250 - 20)
 
     fitted = model.fit(history, *FIXED_BASKET, stores=2, store_change=2)  # twice the stores
 
     assert fitted.over_dispersed and fitted.daily_mean == pytest.approx(40)
-    assert fitted.daily_var == pytest.approx(40 + 40 ** 2 / size)  # μm + (μm)²/r, not 4 × 250
-    assert fitted.daily_mean ** 2 / (fitted.daily_var - fitted.daily_mean) == pytest.approx(size)
+    assert fitted.daily_var == pytest.approx(40 + 40**2 / size)  # μm + (μm)²/r, not 4 × 250
+    assert fitted.daily_mean**2 / (fitted.daily_var - fitted.daily_mean) == pytest.approx(size)
     counts = simulated_counts(fitted)
     assert counts.var() == pytest.approx(fitted.daily_var, rel=0.03)
 
@@ -52,9 +52,10 @@ def test_without_levers_the_history_is_fitted_as_it_is():
 
 def test_a_price_rise_lowers_the_rate_and_raises_the_basket_keeping_poisson():
     history = np.array([95.0, 105.0] * 20)  # variance 25 < mean: Poisson
-    fitted = model.fit(history, np.array([50.0, 70.0]), np.array([2.0, 2.0]), stores=1,
-                       price_change_pct=10, elasticity=-1.5)
-    rate = 100 * 1.1 ** -1.5
+    fitted = model.fit(
+        history, np.array([50.0, 70.0]), np.array([2.0, 2.0]), stores=1, price_change_pct=10, elasticity=-1.5
+    )
+    rate = 100 * 1.1**-1.5
     assert fitted.daily_mean == pytest.approx(rate) and fitted.daily_var == pytest.approx(rate)
     assert fitted.basket_mean == pytest.approx(66.0) and fitted.basket_var == pytest.approx(100 * 1.21)
 
@@ -77,12 +78,19 @@ def two_stores(migrated):
     rows = []
     for day in range(60):
         for store in (1, 2) if day >= 30 else (1,):
-            rows += [(f"s{store}-d{day}-{n}", store, start + timedelta(days=day, minutes=n), 25.0, 2) for n in range(10)]
+            rows += [
+                (f"s{store}-d{day}-{n}", store, start + timedelta(days=day, minutes=n), 25.0, 2) for n in range(10)
+            ]
     with connect(migrated) as db, db.transaction():
-        db.executemany("INSERT INTO dbo.Stores (store_id, store_name, region, city) VALUES (?, ?, ?, ?)",
-                       [(1, "Old Store", "NCR", "Manila"), (2, "New Store", "NCR", "Quezon City")])
-        db.executemany("INSERT INTO dbo.Transactions (canonical_tx_id, store_id, txn_ts, total_amount, total_items) "
-                       "VALUES (?, ?, ?, ?, ?)", rows)
+        db.executemany(
+            "INSERT INTO dbo.Stores (store_id, store_name, region, city) VALUES (?, ?, ?, ?)",
+            [(1, "Old Store", "NCR", "Manila"), (2, "New Store", "NCR", "Quezon City")],
+        )
+        db.executemany(
+            "INSERT INTO dbo.Transactions (canonical_tx_id, store_id, txn_ts, total_amount, total_items) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
     return migrated
 
 

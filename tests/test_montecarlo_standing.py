@@ -46,18 +46,26 @@ def queued_runs(settings):
 def started_runs(settings):
     """Scenario name -> run id of every run started."""
     with connect(settings) as db:
-        return {json.loads(scenario)["name"]: run_id
-                for run_id, scenario in db.query("SELECT run_id, scenario FROM results.montecarlo_runs")}
+        return {
+            json.loads(scenario)["name"]: run_id
+            for run_id, scenario in db.query("SELECT run_id, scenario FROM results.montecarlo_runs")
+        }
 
 
 def test_bad_rows_fail_alone_and_the_good_ones_still_run(standing, functions, caplog):
-    save_scenarios(standing, [
-        ("broken json", '{"segment": {"region": '),
-        ("no such region", json.dumps({"segment": {"region": "Atlantis"}})),
-        ("too many iterations", json.dumps({"iterations": 5_000_000})),
-        ("ncr week", json.dumps({"segment": {"region": "NCR"}, "horizon_days": 7, "iterations": 500, "batches": 1})),
-        ("everything", json.dumps({"iterations": 20_000, "batches": 2})),
-    ])
+    save_scenarios(
+        standing,
+        [
+            ("broken json", '{"segment": {"region": '),
+            ("no such region", json.dumps({"segment": {"region": "Atlantis"}})),
+            ("too many iterations", json.dumps({"iterations": 5_000_000})),
+            (
+                "ncr week",
+                json.dumps({"segment": {"region": "NCR"}, "horizon_days": 7, "iterations": 500, "batches": 1}),
+            ),
+            ("everything", json.dumps({"iterations": 20_000, "batches": 2})),
+        ],
+    )
     caplog.set_level(logging.WARNING, logger="scout.montecarlo.standing")
 
     with pytest.raises(JobFailed, match="3 of 5 standing scenarios not started \\(2 started\\)") as failure:

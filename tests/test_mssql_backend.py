@@ -41,8 +41,13 @@ def pyodbc(monkeypatch) -> FakePyodbc:
 
 def open_db(pyodbc: FakePyodbc, *, attempts: int = 3, waits: list | None = None) -> MssqlDatabase:
     settings = Settings.from_env({"SCOUT_RETRY_ATTEMPTS": str(attempts), "SCOUT_RETRY_FIRST_WAIT_SECONDS": "1"})
-    return MssqlDatabase("srv.database.windows.net", "scout", settings, connect_fn=pyodbc.connect,
-                         sleep=(waits.append if waits is not None else lambda _s: None))
+    return MssqlDatabase(
+        "srv.database.windows.net",
+        "scout",
+        settings,
+        connect_fn=pyodbc.connect,
+        sleep=(waits.append if waits is not None else lambda _s: None),
+    )
 
 
 def session_of(db: MssqlDatabase):
@@ -52,6 +57,7 @@ def session_of(db: MssqlDatabase):
 
 # -- the fake speaks as pyodbc does -----------------------------------------------------------------------
 
+
 def test_the_fake_raises_pyodbc_errors_with_sqlstate_and_message_as_pyodbc_formats_them(pyodbc):
     import pyodbc as real
 
@@ -59,8 +65,10 @@ def test_the_fake_raises_pyodbc_errors_with_sqlstate_and_message_as_pyodbc_forma
     pyodbc.server.fail_connect(login_timeout())
     with pytest.raises(real.OperationalError) as timeout:
         pyodbc.connect("Driver={ODBC Driver 18 for SQL Server}", autocommit=True)
-    assert timeout.value.args == ("HYT00", "[HYT00] [Microsoft][ODBC Driver 18 for SQL Server]Login timeout "
-                                           "expired (0) (SQLDriverConnect)")
+    assert timeout.value.args == (
+        "HYT00",
+        "[HYT00] [Microsoft][ODBC Driver 18 for SQL Server]Login timeout expired (0) (SQLDriverConnect)",
+    )
 
     cursor = pyodbc.connect("Driver={ODBC Driver 18 for SQL Server}", autocommit=True).cursor()
     with pytest.raises(real.Error) as deadlock:
@@ -77,9 +85,11 @@ def test_a_later_statements_error_surfaces_only_on_nextset_and_closing_early_los
     import pyodbc as real
 
     pyodbc.server.on(r"VALUES \(1, N'blue'\)", Fails(primary_key_violation("PK_colours", "dbo.colours", "1")))
-    batch = ("CREATE TABLE dbo.colours (id INT NOT NULL PRIMARY KEY, name NVARCHAR(20) NOT NULL); "
-             "INSERT INTO dbo.colours (id, name) VALUES (1, N'red'); "
-             "INSERT INTO dbo.colours (id, name) VALUES (1, N'blue');")
+    batch = (
+        "CREATE TABLE dbo.colours (id INT NOT NULL PRIMARY KEY, name NVARCHAR(20) NOT NULL); "
+        "INSERT INTO dbo.colours (id, name) VALUES (1, N'red'); "
+        "INSERT INTO dbo.colours (id, name) VALUES (1, N'blue');"
+    )
     conn = pyodbc.connect("", autocommit=True)
 
     cursor = conn.cursor().execute(batch)  # stops at the first result: the first INSERT's row count
@@ -104,16 +114,21 @@ def test_a_row_count_before_the_select_makes_fetchone_fail_as_pyodbc_does(pyodbc
 
 # -- finding 3: every result set is read, so a later statement's error is not lost ----------------------------
 
+
 def ledger_answers(server: FakeSqlServer) -> None:
     """The ledger as SQL Server would answer it: what was inserted into it (committed, or this session's)."""
     from scout.migrations.ledger import _COLUMNS
 
     ledger = r"ops\.migration_history"
     server.on(r"information_schema\.(schemata|tables)", Rows([""], [(1,)]))
-    server.on(rf"SELECT installed_rank, .* FROM {ledger}",
-              lambda stmt: [Rows(_COLUMNS, [params for _, params in stmt.visible_writes(f"INSERT INTO {ledger}")])])
-    server.on(rf"COALESCE\(MAX\(installed_rank\), 0\) \+ 1 FROM {ledger}",
-              lambda stmt: [Rows([""], [(len(stmt.visible_writes(f"INSERT INTO {ledger}")) + 1,)])])
+    server.on(
+        rf"SELECT installed_rank, .* FROM {ledger}",
+        lambda stmt: [Rows(_COLUMNS, [params for _, params in stmt.visible_writes(f"INSERT INTO {ledger}")])],
+    )
+    server.on(
+        rf"COALESCE\(MAX\(installed_rank\), 0\) \+ 1 FROM {ledger}",
+        lambda stmt: [Rows([""], [(len(stmt.visible_writes(f"INSERT INTO {ledger}")) + 1,)])],
+    )
 
 
 def test_a_migration_whose_third_statement_fails_is_rolled_back_and_recorded_as_failed(pyodbc, tmp_path):
@@ -123,7 +138,8 @@ def test_a_migration_whose_third_statement_fails_is_rolled_back_and_recorded_as_
     (tmp_path / "V001__colours.sql").write_text(
         "CREATE TABLE dbo.colours (id INT NOT NULL PRIMARY KEY, name NVARCHAR(20) NOT NULL);\n"
         "INSERT INTO dbo.colours (id, name) VALUES (1, N'red');\n"
-        "INSERT INTO dbo.colours (id, name) VALUES (1, N'blue');\n")
+        "INSERT INTO dbo.colours (id, name) VALUES (1, N'blue');\n"
+    )
     ledger_answers(pyodbc.server)
     pyodbc.server.on(r"VALUES \(1, N'blue'\)", Fails(primary_key_violation("PK_colours", "dbo.colours", "1")))
     db = open_db(pyodbc)
@@ -145,6 +161,7 @@ def test_execute_raises_the_error_of_a_later_statement_of_its_batch(pyodbc):
 
 
 # -- finding 4: a failed reconnect stays inside the retry loop ---------------------------------------------
+
 
 def test_a_failover_seen_while_reconnecting_is_retried_and_the_statement_then_succeeds(pyodbc):
     pyodbc.server.on(r"SELECT COUNT\(\*\) FROM dbo\.Transactions", Rows([""], [(42,)]))
@@ -210,6 +227,7 @@ def test_a_login_timeout_at_connect_is_retried(pyodbc):
 
 # -- finding 5: never reconnect or retry inside a transaction ---------------------------------------------
 
+
 def test_a_stream_inside_a_transaction_fails_on_a_dropped_connection_instead_of_reading_outside_it(pyodbc):
     pyodbc.server.on(r"FROM dbo\.Transactions", Rows(["Transaction_ID"], [("T1",), ("T2",)]))
     pyodbc.server.on(r"FROM dbo\.Transactions", Drop(), times=1)  # later rules win
@@ -246,11 +264,11 @@ def test_a_stream_outside_a_transaction_is_retried_to_open_but_never_mid_stream(
 
 
 def test_bulk_insert_outside_a_transaction_writes_each_row_once_when_the_connection_drops_midway(pyodbc):
-    pyodbc.server.on(r"INSERT INTO dbo\.Stores", lambda stmt: [Drop()] if stmt.params[0] == 3 else [Count(1)],
-                     times=3)
+    pyodbc.server.on(r"INSERT INTO dbo\.Stores", lambda stmt: [Drop()] if stmt.params[0] == 3 else [Count(1)], times=3)
     db = open_db(pyodbc)
-    db.executemany("INSERT INTO dbo.Stores (StoreID, StoreName) VALUES (?, ?)",
-                   [(n, f"store {n}") for n in range(1, 6)])
+    db.executemany(
+        "INSERT INTO dbo.Stores (StoreID, StoreName) VALUES (?, ?)", [(n, f"store {n}") for n in range(1, 6)]
+    )
     written = [params[0] for sql, params in pyodbc.server.committed if sql.startswith("INSERT INTO dbo.Stores")]
     assert written == [1, 2, 3, 4, 5]  # one transaction per call: the retry starts from nothing
     db.executemany("INSERT INTO dbo.Stores (StoreID, StoreName) VALUES (?, ?)", [])  # nothing to write: no error
@@ -287,6 +305,7 @@ def test_a_commit_on_a_dropped_connection_is_a_database_error_and_the_next_state
 
 # -- finding 6: the lock batch and sp_getapplock's return codes ---------------------------------------------
 
+
 def test_without_set_nocount_on_the_lock_could_not_be_taken_and_with_it_it_is(pyodbc, monkeypatch):
     db = open_db(pyodbc)
     assert BACKEND_STATEMENTS["application_lock"].startswith("SET NOCOUNT ON;")
@@ -312,11 +331,17 @@ def test_after_the_lock_batch_statements_still_report_their_row_counts(pyodbc):
     assert won == 1 and not session_of(db).nocount  # SET NOCOUNT outlives the batch: it is set back
 
 
-@pytest.mark.parametrize("code, outcome", [
-    (0, "held"), (1, "held"),
-    (-1, LockTimeout),
-    (-2, "cancelled"), (-3, "deadlock victim"), (-999, "parameter validation"),
-])
+@pytest.mark.parametrize(
+    "code, outcome",
+    [
+        (0, "held"),
+        (1, "held"),
+        (-1, LockTimeout),
+        (-2, "cancelled"),
+        (-3, "deadlock victim"),
+        (-999, "parameter validation"),
+    ],
+)
 def test_sp_getapplock_return_codes(pyodbc, code, outcome):
     pyodbc.server.applock_codes.append(code)
     db = open_db(pyodbc)
@@ -347,6 +372,7 @@ def test_a_lock_lost_with_its_connection_is_reported_and_never_reconnected_under
 
 # -- 1205: a deadlock victim's transaction is run again from the start ---------------------------------------
 
+
 def test_a_deadlock_inside_a_transaction_is_a_conflict_and_retry_transaction_runs_it_again_from_the_start(pyodbc):
     pyodbc.server.on(r"UPDATE dbo\.stock", Deadlock(), times=1)
     db = open_db(pyodbc)
@@ -373,6 +399,7 @@ def test_a_deadlock_victim_error_names_the_conflict(pyodbc):
 
 # -- finding 7: SNAPSHOT isolation for a transaction that must read one snapshot ----------------------------
 
+
 def test_a_snapshot_transaction_runs_in_snapshot_isolation_and_the_session_is_set_back_after(pyodbc):
     pyodbc.server.on(r"FROM dbo\.Transactions", Rows([""], [(3,)]))
     db = open_db(pyodbc)
@@ -384,8 +411,10 @@ def test_a_snapshot_transaction_runs_in_snapshot_isolation_and_the_session_is_se
     reads = [(e.in_transaction, e.isolation) for e in pyodbc.server.log if "dbo.Transactions" in e.sql]
     assert reads == [(True, "SNAPSHOT"), (True, "SNAPSHOT"), (False, "READ COMMITTED")]
     assert session_of(db).isolation == "READ COMMITTED"
-    assert pyodbc.server.statements("ISOLATION LEVEL") == ["SET TRANSACTION ISOLATION LEVEL SNAPSHOT",
-                                                           "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"]
+    assert pyodbc.server.statements("ISOLATION LEVEL") == [
+        "SET TRANSACTION ISOLATION LEVEL SNAPSHOT",
+        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    ]
 
 
 def test_snapshot_isolation_not_allowed_in_the_database_says_how_to_enable_it(monkeypatch):
@@ -437,8 +466,9 @@ def test_the_export_reads_its_base_count_and_its_rows_in_one_snapshot_transactio
     try:
         db.execute("INSERT INTO dbo.Stores VALUES (1, N'Store', N'NCR', N'Quezon City')")
         db.execute("INSERT INTO dbo.Transactions VALUES (?, 1, ?, 10, 1)", ("T1", "2025-09-06 07:05:00"))
-        db.execute("INSERT INTO dbo.TransactionItems VALUES (?, 1, N'Coke Mismo', N'Coke', N'Soft Drinks', 1, 10)",
-                   ("T1",))
+        db.execute(
+            "INSERT INTO dbo.TransactionItems VALUES (?, 1, N'Coke Mismo', N'Coke', N'Soft Drinks', 1, 10)", ("T1",)
+        )
         export_in(db, migrated, "run-1", out=str(tmp_path / "out"), formats=("csv",))
     finally:
         db.close()

@@ -41,8 +41,14 @@ def test_the_night_shift_window_wraps_past_midnight(db):
 
 
 def test_an_explicitly_observed_role_wins_over_everything(db):
-    student_like = tx("t", "2025-09-02 08:00", [("Snacks", "Piattos")], age=15,
-                      transcript="papasok sa eskwela", emotional_state="Farmer")
+    student_like = tx(
+        "t",
+        "2025-09-02 08:00",
+        [("Snacks", "Piattos")],
+        age=15,
+        transcript="papasok sa eskwela",
+        emotional_state="Farmer",
+    )
     assert roles_of(db, [student_like])["t"] == "Farmer"
 
 
@@ -56,8 +62,7 @@ def test_an_exclude_term_vetoes_its_rule(db):
 
 def test_terms_match_whole_words_only(db):
     network = tx("network", "2025-09-02 13:00", transcript="the network is slow, html page", age=40)
-    gamer = tx("gamer", "2025-09-02 16:00", [("Chips", "Pringles")], age=17,
-               transcript="laro tayo ng ML mamaya!")
+    gamer = tx("gamer", "2025-09-02 16:00", [("Chips", "Pringles")], age=17, transcript="laro tayo ng ML mamaya!")
     insert_transactions(db, [network, gamer])
     infer_in(db, full=True)
     found = personas_by_tx(db)
@@ -67,8 +72,13 @@ def test_terms_match_whole_words_only(db):
 
 def test_a_phrase_never_spans_two_interactions(db):
     basket = [("Chips", "Pringles")]
-    apart = Transaction("apart", datetime(2025, 9, 2, 16, 0), 1, basket,
-                        [Interaction(age=17, transcript="tara, mobile"), Interaction(transcript="legends tayo")])
+    apart = Transaction(
+        "apart",
+        datetime(2025, 9, 2, 16, 0),
+        1,
+        basket,
+        [Interaction(age=17, transcript="tara, mobile"), Interaction(transcript="legends tayo")],
+    )
     together = tx("together", "2025-09-02 16:00", basket, age=17, transcript="tara, mobile legends tayo")
     insert_transactions(db, [apart, together])
     infer_in(db, full=True)
@@ -85,8 +95,13 @@ def test_categories_and_brands_count_anywhere_in_the_basket(db):
 
 
 def test_reasons_name_up_to_four_deciding_signals_heaviest_first(db):
-    student = tx("s", "2025-09-02 07:30", [("Instant Noodles", "Lucky Me")], age=16,
-                 transcript="Papasok na ako sa eskwela, pabili po")
+    student = tx(
+        "s",
+        "2025-09-02 07:30",
+        [("Instant Noodles", "Lucky Me")],
+        age=16,
+        transcript="Papasok na ako sa eskwela, pabili po",
+    )
     insert_transactions(db, [student])
     infer_in(db, full=True)
     role, confidence, reasons = personas_by_tx(db)["s"]
@@ -112,7 +127,9 @@ def test_every_one_of_the_twelve_personas_is_reachable_on_demo_data(migrated):
 def test_changing_a_rule_in_the_table_changes_the_result_on_the_next_run(db):
     regular = tx("r", "2025-09-02 06:00", [("Snacks", "Oishi")], transcript="pang sabong ng manok")
     assert roles_of(db, [regular])["r"] == "Regular"
-    db.execute("UPDATE ref.persona_rules SET include_terms = CONCAT(include_terms, '|sabong') WHERE role_name = 'Farmer'")
+    db.execute(
+        "UPDATE ref.persona_rules SET include_terms = CONCAT(include_terms, '|sabong') WHERE role_name = 'Farmer'"
+    )
     result = infer_in(db)  # incremental: the rules checksum changed, so everything is rescored
     assert result["scored"] == 1 and personas_by_tx(db)["r"][0] == "Farmer"
 
@@ -152,7 +169,15 @@ def test_a_rule_with_a_wildcard_in_a_term_is_refused(db):
 
 def test_dayparts_follow_the_domain_reference():
     assert [daypart_of(h) for h in (4, 5, 11, 12, 17, 18, 22, 23)] == [
-        "Night", "Morning", "Morning", "Afternoon", "Afternoon", "Evening", "Evening", "Night"]
+        "Night",
+        "Morning",
+        "Morning",
+        "Afternoon",
+        "Afternoon",
+        "Evening",
+        "Evening",
+        "Night",
+    ]
 
 
 def test_cli_prints_counts_per_role(migrated, capsys):
@@ -235,7 +260,9 @@ def test_the_sql_server_reading_of_a_literal_drops_backslash_line_breaks():
 def test_a_rule_value_with_a_control_character_is_refused(db):
     from scout.errors import InvalidInput
 
-    db.execute("UPDATE ref.persona_rules SET must_have_brands = CONCAT('Red Bull', CHAR(10), 'Cobra') "
-               "WHERE role_name = 'Delivery Rider'")
+    db.execute(
+        "UPDATE ref.persona_rules SET must_have_brands = CONCAT('Red Bull', CHAR(10), 'Cobra') "
+        "WHERE role_name = 'Delivery Rider'"
+    )
     with pytest.raises(InvalidInput, match="control character"):
         infer_in(db)

@@ -12,16 +12,75 @@ from scout.personas.rules import load_rules, load_weights
 from tests.personas_data import insert_transactions, personas_by_tx
 
 # Text as ingestion records it: case and trailing spaces vary (Azure SQL compares them as equal).
-CATEGORIES = ["Snacks", "Beverages", "Energy Drinks", "Instant Noodles", "Milk", "Canned Goods", "Rice",
-              "Soft Drinks", "Chips", "Personal Care", "Tobacco Products", "Toys", "snacks ", "INSTANT NOODLES",
-              "energy drinks  ", "Snacks\t"]
-BRANDS = ["Red Bull", "Lucky Me", "Coke", "Nescafe", "Ligo", "Pampers", "Pringles", None, "Oishi", "lucky me",
-          "Lucky Me ", "RED BULL ", "nescafe"]
+CATEGORIES = [
+    "Snacks",
+    "Beverages",
+    "Energy Drinks",
+    "Instant Noodles",
+    "Milk",
+    "Canned Goods",
+    "Rice",
+    "Soft Drinks",
+    "Chips",
+    "Personal Care",
+    "Tobacco Products",
+    "Toys",
+    "snacks ",
+    "INSTANT NOODLES",
+    "energy drinks  ",
+    "Snacks\t",
+]
+BRANDS = [
+    "Red Bull",
+    "Lucky Me",
+    "Coke",
+    "Nescafe",
+    "Ligo",
+    "Pampers",
+    "Pringles",
+    None,
+    "Oishi",
+    "lucky me",
+    "Lucky Me ",
+    "RED BULL ",
+    "nescafe",
+]
 GENDERS = ["Male", "Female", None, "male", "MALE ", "female ", "FEMALE", " Male"]
-WORDS = ["eskwela", "office", "trabaho", "rider", "anak", "lolo", "gabi", "party", "bukid", "laro", "ml",
-         "mobile legends", "html", "network", "po", "salamat", "sari", "school", "shift", "health", "Work"]
-ROLES = ["Student", "Farmer", "Night-Shift Worker", "Party Buyer", "Happy", " Reseller ", None, "farmer",
-         "PARTY BUYER  ", "student\t"]
+WORDS = [
+    "eskwela",
+    "office",
+    "trabaho",
+    "rider",
+    "anak",
+    "lolo",
+    "gabi",
+    "party",
+    "bukid",
+    "laro",
+    "ml",
+    "mobile legends",
+    "html",
+    "network",
+    "po",
+    "salamat",
+    "sari",
+    "school",
+    "shift",
+    "health",
+    "Work",
+]
+ROLES = [
+    "Student",
+    "Farmer",
+    "Night-Shift Worker",
+    "Party Buyer",
+    "Happy",
+    " Reseller ",
+    None,
+    "farmer",
+    "PARTY BUYER  ",
+    "student\t",
+]
 START = datetime(2025, 9, 1)
 
 interaction = st.builds(
@@ -40,18 +99,33 @@ def transactions(draw):
     out = []
     for i in range(count):
         items = draw(st.lists(st.tuples(st.sampled_from(CATEGORIES), st.sampled_from(BRANDS)), max_size=4))
-        out.append(Transaction(
-            f"T{i}", START + timedelta(minutes=draw(st.integers(0, 30 * 24 * 60))), draw(st.integers(1, 12)),
-            items, draw(st.lists(interaction, max_size=3))))
+        out.append(
+            Transaction(
+                f"T{i}",
+                START + timedelta(minutes=draw(st.integers(0, 30 * 24 * 60))),
+                draw(st.integers(1, 12)),
+                items,
+                draw(st.lists(interaction, max_size=3)),
+            )
+        )
     return out
 
 
-weights = st.fixed_dictionaries({
-    "explicit": st.integers(0, 1000), "term": st.integers(0, 200), "category": st.integers(0, 100),
-    "brand": st.integers(0, 100), "age": st.integers(0, 80), "hour": st.integers(0, 60),
-    "daypart": st.integers(0, 50), "gender": st.integers(0, 40), "items": st.integers(0, 30),
-    "priority": st.integers(0, 5), "threshold": st.integers(1, 300),
-})
+weights = st.fixed_dictionaries(
+    {
+        "explicit": st.integers(0, 1000),
+        "term": st.integers(0, 200),
+        "category": st.integers(0, 100),
+        "brand": st.integers(0, 100),
+        "age": st.integers(0, 80),
+        "hour": st.integers(0, 60),
+        "daypart": st.integers(0, 50),
+        "gender": st.integers(0, 40),
+        "items": st.integers(0, 30),
+        "priority": st.integers(0, 5),
+        "threshold": st.integers(1, 300),
+    }
+)
 
 
 @pytest.fixture(scope="module")

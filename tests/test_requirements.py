@@ -22,8 +22,9 @@ FEATURES = [
 
 def requirements(name: str = "requirements.in") -> dict[str, Requirement]:
     lines = (ROOT / name).read_text().splitlines()
-    parsed = [Requirement(line) for line in (raw.strip() for raw in lines)
-              if line and not line.startswith(("#", "-r "))]
+    parsed = [
+        Requirement(line) for line in (raw.strip() for raw in lines) if line and not line.startswith(("#", "-r "))
+    ]
     return {canonicalize_name(r.name): r for r in parsed}
 
 
@@ -53,11 +54,14 @@ def test_every_requirement_has_a_floor_and_the_installed_version_meets_it():
         assert floor(requirement) <= Version(installed)
 
 
-@pytest.mark.parametrize("lock_file, floors_from", [
-    ("requirements.txt", ["requirements.in"]),
-    ("requirements-dev.txt", ["requirements.in", "requirements-dev.in"]),
-    ("requirements-checkov.txt", ["requirements-checkov.in"]),
-])
+@pytest.mark.parametrize(
+    "lock_file, floors_from",
+    [
+        ("requirements.txt", ["requirements.in"]),
+        ("requirements-dev.txt", ["requirements.in", "requirements-dev.in"]),
+        ("requirements-checkov.txt", ["requirements-checkov.in"]),
+    ],
+)
 def test_each_lock_pins_every_package_with_hashes_and_meets_the_floors(lock_file, floors_from):
     pins = lock(lock_file)
     assert pins, f"{lock_file} pins nothing"
@@ -66,8 +70,9 @@ def test_each_lock_pins_every_package_with_hashes_and_meets_the_floors(lock_file
     for name in floors_from:
         for package, requirement in requirements(name).items():
             assert package in pins, f"{package} ({name}) is not in {lock_file}"
-            assert requirement.specifier.contains(pins[package][0], prereleases=True), \
+            assert requirement.specifier.contains(pins[package][0], prereleases=True), (
                 f"{lock_file} pins {package}=={pins[package][0]}, outside {requirement}"
+            )
 
 
 def test_the_dev_lock_pins_the_app_as_the_app_lock_does():
@@ -76,8 +81,11 @@ def test_the_dev_lock_pins_the_app_as_the_app_lock_does():
 
 
 def test_what_is_installed_here_is_what_the_locks_pin():
-    mismatched = {p: (pinned, version(p)) for p, (pinned, _) in lock("requirements-dev.txt").items()
-                  if Version(version(p)) != Version(pinned)}
+    mismatched = {
+        p: (pinned, version(p))
+        for p, (pinned, _) in lock("requirements-dev.txt").items()
+        if Version(version(p)) != Version(pinned)
+    }
     assert mismatched == {}, "pip install --require-hashes -r requirements-dev.txt (scripts/test does it)"
 
 
@@ -92,8 +100,9 @@ def test_the_features_are_there_in_the_installed_versions():
 
     con = duckdb.connect()
     con.execute("CREATE TABLE t (k INT PRIMARY KEY, v INT)")
-    con.execute("MERGE INTO t USING (SELECT 1 AS k, 2 AS v) AS s ON t.k = s.k "
-                "WHEN NOT MATCHED THEN INSERT VALUES (s.k, s.v)")
+    con.execute(
+        "MERGE INTO t USING (SELECT 1 AS k, 2 AS v) AS s ON t.k = s.k WHEN NOT MATCHED THEN INSERT VALUES (s.k, s.v)"
+    )
     reader = con.sql("SELECT k, v FROM t").to_arrow_reader(10)
     assert reader.read_all().to_pylist() == [{"k": 1, "v": 2}]
     assert all(hasattr(exp, name) for name in ("IfBlock", "WhileBlock", "Execute"))

@@ -46,8 +46,13 @@ def get(functions, name, **route):
 
 
 def test_generate_then_poll_status_and_read_every_segment(session_env, functions):
-    status, started, response = call_http(functions, "results_generate", "POST", f"{API}/generate/s-1/region:NCR",
-                                          route_params={"session_id": "s-1", "topic": "region:NCR"})
+    status, started, response = call_http(
+        functions,
+        "results_generate",
+        "POST",
+        f"{API}/generate/s-1/region:NCR",
+        route_params={"session_id": "s-1", "topic": "region:NCR"},
+    )
     assert status == 202 and started["state"] == "processing" and started["percent"] == 10
     assert response.headers["Location"] == f"{API}/status/s-1"
     assert sorted(started["ready"]) == ["Brand", "Consumer", "Experience"]
@@ -79,31 +84,37 @@ def test_generate_then_poll_status_and_read_every_segment(session_env, functions
     assert get(functions, "results_status", session_id="s-1")[0] == 404
 
 
-@pytest.mark.parametrize("name, route, code, message", [
-    ("results_status", {"session_id": "nobody"}, 404, "unknown session"),
-    ("results_complete", {"session_id": "nobody"}, 404, "unknown session"),
-    ("results_segment", {"session_id": "nobody", "segment": "Market"}, 404, "unknown session"),
-    ("results_segment", {"session_id": "nobody", "segment": "Weather"}, 404, "unknown segment"),
-    ("results_status", {"session_id": "bad id!"}, 400, "session_id must be"),
-])
+@pytest.mark.parametrize(
+    "name, route, code, message",
+    [
+        ("results_status", {"session_id": "nobody"}, 404, "unknown session"),
+        ("results_complete", {"session_id": "nobody"}, 404, "unknown session"),
+        ("results_segment", {"session_id": "nobody", "segment": "Market"}, 404, "unknown session"),
+        ("results_segment", {"session_id": "nobody", "segment": "Weather"}, 404, "unknown segment"),
+        ("results_status", {"session_id": "bad id!"}, 400, "session_id must be"),
+    ],
+)
 def test_unknown_sessions_and_segments_are_404_json_never_mock_data(migrated, functions, name, route, code, message):
     status, body = get(functions, name, **route)
     assert status == code and message in body["message"]
 
 
 def test_generate_refuses_a_bad_topic_before_any_work(session_env, functions):
-    status, body, _ = call_http(functions, "results_generate", "POST",
-                                route_params={"session_id": "s-2", "topic": "planet:Mars"})
+    status, body, _ = call_http(
+        functions, "results_generate", "POST", route_params={"session_id": "s-2", "topic": "planet:Mars"}
+    )
     assert status == 400 and "topic must be" in body["message"]
-    status, body, _ = call_http(functions, "results_generate", "POST",
-                                route_params={"session_id": "s-2", "topic": "brand:Nope"})
+    status, body, _ = call_http(
+        functions, "results_generate", "POST", route_params={"session_id": "s-2", "topic": "brand:Nope"}
+    )
     assert status == 400 and "unknown brand" in body["message"]
     assert get(functions, "results_status", session_id="s-2")[0] == 404
 
 
 def test_session_ids_are_case_insensitive_as_on_azure_sql(session_env, functions):
-    status, started, _ = call_http(functions, "results_generate", "POST",
-                                   route_params={"session_id": "ABC", "topic": "all"})
+    status, started, _ = call_http(
+        functions, "results_generate", "POST", route_params={"session_id": "ABC", "topic": "all"}
+    )
     assert status == 202 and started["session_id"] == "abc"
     assert get(functions, "results_status", session_id="abc")[1]["session_id"] == "abc"
     assert get(functions, "results_segment", session_id="aBc", segment="Brand")[0] == 200
@@ -122,13 +133,18 @@ def test_brands_spelt_in_different_cases_or_with_trailing_spaces_are_one_brand(m
     demo.seed(trigger="cli", transactions=1500, seed=9, settings=migrated)
     with connect(migrated) as db, db.transaction():
         db.execute("UPDATE dbo.TransactionItems SET unit_price = 500 WHERE brand = 'Lucky Me'")  # a top brand
-        revenue = float(db.query_one("SELECT SUM(quantity * unit_price) FROM dbo.TransactionItems "
-                                     "WHERE brand = 'Lucky Me'")[0])
+        revenue = float(
+            db.query_one("SELECT SUM(quantity * unit_price) FROM dbo.TransactionItems WHERE brand = 'Lucky Me'")[0]
+        )
         for spelling, every in (("lucky me ", 3), ("LUCKY ME", 2)):
-            db.execute(f"UPDATE dbo.TransactionItems SET brand = ? WHERE brand = 'Lucky Me' "
-                       f"AND line_no % {every} = 0", (spelling,))
-        spellings = {r[0] for r in db.query("SELECT DISTINCT brand FROM dbo.TransactionItems "
-                                            "WHERE UPPER(RTRIM(brand)) = 'LUCKY ME'")}
+            db.execute(
+                f"UPDATE dbo.TransactionItems SET brand = ? WHERE brand = 'Lucky Me' AND line_no % {every} = 0",
+                (spelling,),
+            )
+        spellings = {
+            r[0]
+            for r in db.query("SELECT DISTINCT brand FROM dbo.TransactionItems WHERE UPPER(RTRIM(brand)) = 'LUCKY ME'")
+        }
     assert spellings == {"Lucky Me", "lucky me ", "LUCKY ME"}
 
     with connect(migrated) as db:
@@ -142,8 +158,7 @@ def test_brands_spelt_in_different_cases_or_with_trailing_spaces_are_one_brand(m
 def stored_session(settings, session_id):
     with connect(settings) as db:
         states = db.query("SELECT topic, run_id FROM results.generation_status WHERE session_id = ?", (session_id,))
-        segments = db.query("SELECT segment, payload FROM results.segment_results WHERE session_id = ?",
-                            (session_id,))
+        segments = db.query("SELECT segment, payload FROM results.segment_results WHERE session_id = ?", (session_id,))
     return states, {name: json.loads(payload) for name, payload in segments}
 
 
@@ -153,8 +168,12 @@ def test_generations_of_one_session_at_once_leave_exactly_one_of_them_whole(migr
         with connect(migrated) as db:
             sessions.record_generation(db, "race", "before", "run-before", {"Brand": {"writer": -1}})
 
-    at_once(migrated, lambda db, i: sessions.record_generation(
-        db, "race", f"topic {i}", f"run-{i}", {name: {"writer": i} for name in ("Consumer", "Brand", "Experience")}))
+    at_once(
+        migrated,
+        lambda db, i: sessions.record_generation(
+            db, "race", f"topic {i}", f"run-{i}", {name: {"writer": i} for name in ("Consumer", "Brand", "Experience")}
+        ),
+    )
 
     [(topic, run_id)], segments = stored_session(migrated, "race")
     writer = int(run_id.split("-")[1])
@@ -165,6 +184,7 @@ def test_generations_of_one_session_at_once_leave_exactly_one_of_them_whole(migr
 def test_two_generate_requests_for_one_session_at_once_leave_one_state_whatever_the_timing(session_env):
     """Overlapping, one wins and the other is told which run won (tests/test_sessions_consistency.py makes them
     overlap for sure); one after the other, the later replaces the earlier. Either way one state, one topic."""
+
     def attempt(_db, i):
         try:
             return sessions.generate("twice", ["all", "region:NCR"][i], settings=session_env)
@@ -195,8 +215,10 @@ def test_a_session_follows_its_run_to_failure_with_the_reason(session_env, funct
     assert (status, state["state"]) == (200, "failed") and "failed repeatedly" in state["error"]
     with connect(session_env) as db:  # the session's own row says so too, recorded by the poll
         assert db.query_one("SELECT [state] FROM results.generation_status WHERE session_id = 'doomed'")[0] == "failed"
-    assert "not ready (state failed)" in get(functions, "results_segment", session_id="doomed", segment="Market")[1][
-        "message"]
+    assert (
+        "not ready (state failed)"
+        in get(functions, "results_segment", session_id="doomed", segment="Market")[1]["message"]
+    )
 
 
 def _without_literals_and_quoted_names(tsql):

@@ -23,11 +23,20 @@ class Clock:
 
 def provider(route, clock=None, ttl=300.0):
     transport = FakeKeyVaultTransport(route)
-    factory = lambda url, cred: SecretClient(url, cred, transport=transport, verify_challenge_resource=False,  # noqa: E731
-                                             retry_total=2, retry_backoff_factor=0.001)
-    return SecretProvider(VAULT, ttl=ttl, credential=FakeEntraCredential(), client_factory=factory,
-                          environ={env_name("sql-password"): "env-value-ignored-when-a-vault-is-set"},
-                          clock=clock or Clock()), transport
+
+    def factory(url, cred):
+        return SecretClient(
+            url, cred, transport=transport, verify_challenge_resource=False, retry_total=2, retry_backoff_factor=0.001
+        )
+
+    return SecretProvider(
+        VAULT,
+        ttl=ttl,
+        credential=FakeEntraCredential(),
+        client_factory=factory,
+        environ={env_name("sql-password"): "env-value-ignored-when-a-vault-is-set"},
+        clock=clock or Clock(),
+    ), transport
 
 
 def test_secret_is_read_from_the_vault_and_cached_until_the_ttl_expires():
@@ -44,11 +53,14 @@ def test_secret_is_read_from_the_vault_and_cached_until_the_ttl_expires():
     assert len(wire.secret_requests) == 2
 
 
-@pytest.mark.parametrize("status, code, expected", [
-    (403, "Forbidden", "Key Vault Secrets User"),
-    (404, "SecretNotFound", "not found (404)"),
-    (429, "Throttled", "throttled"),
-])
+@pytest.mark.parametrize(
+    "status, code, expected",
+    [
+        (403, "Forbidden", "Key Vault Secrets User"),
+        (404, "SecretNotFound", "not found (404)"),
+        (429, "Throttled", "throttled"),
+    ],
+)
 def test_vault_failures_are_clear_errors_naming_the_secret_and_never_fall_back(status, code, expected):
     secrets, wire = provider(lambda req: (status, error_body(code, "no")))
 

@@ -21,8 +21,9 @@ from tests.test_results_v3 import get, session_env  # noqa: F401 - session_env i
 
 
 def generate(functions, session_id, topic):
-    status, body, _ = call_http(functions, "results_generate", "POST",
-                                route_params={"session_id": session_id, "topic": topic})
+    status, body, _ = call_http(
+        functions, "results_generate", "POST", route_params={"session_id": session_id, "topic": topic}
+    )
     return status, body
 
 
@@ -47,20 +48,28 @@ def deliver(settings, queue, messages, run_id):
 
 def stored_segments(settings, session_id):
     with connect(settings) as db:
-        [generation] = db.query_one("SELECT generation FROM results.generation_status WHERE session_id = ?",
-                                    (session_id,))
-        rows = db.query("SELECT segment, generation, topic, run_id FROM results.segment_results "
-                        "WHERE session_id = ? ORDER BY segment", (session_id,))
+        [generation] = db.query_one(
+            "SELECT generation FROM results.generation_status WHERE session_id = ?", (session_id,)
+        )
+        rows = db.query(
+            "SELECT segment, generation, topic, run_id FROM results.segment_results "
+            "WHERE session_id = ? ORDER BY segment",
+            (session_id,),
+        )
     return generation, rows
 
 
 def transactions_in(settings, region):
     with connect(settings) as db:
-        return db.query_one("SELECT COUNT(*) FROM dbo.Transactions AS t JOIN dbo.Stores AS s "
-                            "ON s.store_id = t.store_id WHERE s.region = ?", (region,))[0]
+        return db.query_one(
+            "SELECT COUNT(*) FROM dbo.Transactions AS t JOIN dbo.Stores AS s "
+            "ON s.store_id = t.store_id WHERE s.region = ?",
+            (region,),
+        )[0]
 
 
 # -- one topic at a time -----------------------------------------------------------------------------------
+
 
 def test_ncr_then_car_then_ncrs_batches_finish_the_session_serves_car_only(session_env, functions):  # noqa: F811
     status, ncr = generate(functions, "s1", "region:NCR")
@@ -107,8 +116,11 @@ def test_a_segment_stamped_with_another_generation_is_never_served(session_env, 
     ncr_generation, _ = stored_segments(session_env, "stamp")
     generate(functions, "stamp", "region:CAR")
     with connect(session_env) as db, db.transaction():
-        db.execute("UPDATE results.segment_results SET payload = ?, generation = ?, topic = 'region:NCR' "
-                   "WHERE session_id = 'stamp' AND segment = 'Brand'", (json.dumps(ncr_brand), ncr_generation))
+        db.execute(
+            "UPDATE results.segment_results SET payload = ?, generation = ?, topic = 'region:NCR' "
+            "WHERE session_id = 'stamp' AND segment = 'Brand'",
+            (json.dumps(ncr_brand), ncr_generation),
+        )
 
     status, body = get(functions, "results_segment", session_id="stamp", segment="Brand")
     assert status == 404 and "not ready" in body["message"]
@@ -122,12 +134,16 @@ def test_a_segment_stamped_with_another_generation_is_never_served(session_env, 
 def test_a_session_written_before_generations_existed_is_served_then_replaced(session_env, functions):  # noqa: F811
     """Rows written before V023 have no generation (nor have their segments): they still match each other."""
     with connect(session_env) as db, db.transaction():
-        db.execute("INSERT INTO results.generation_status (session_id, topic, [state], [percent], stage, run_id, "
-                   "error, updated_at) VALUES ('legacy', 'all', 'failed', 10, 'failed', NULL, 'old', ?)",
-                   (sessions.now_utc(),))
-        db.execute("INSERT INTO results.segment_results (session_id, segment, payload, computed_at) "
-                   "VALUES ('legacy', 'Brand', '{\"segment\": \"Brand\", \"topic\": \"all\"}', ?)",
-                   (sessions.now_utc(),))
+        db.execute(
+            "INSERT INTO results.generation_status (session_id, topic, [state], [percent], stage, run_id, "
+            "error, updated_at) VALUES ('legacy', 'all', 'failed', 10, 'failed', NULL, 'old', ?)",
+            (sessions.now_utc(),),
+        )
+        db.execute(
+            "INSERT INTO results.segment_results (session_id, segment, payload, computed_at) "
+            'VALUES (\'legacy\', \'Brand\', \'{"segment": "Brand", "topic": "all"}\', ?)',
+            (sessions.now_utc(),),
+        )
     assert get(functions, "results_segment", session_id="legacy", segment="Brand")[1]["topic"] == "all"
 
     status, replaced = generate(functions, "legacy", "region:CAR")
@@ -136,6 +152,7 @@ def test_a_session_written_before_generations_existed_is_served_then_replaced(se
 
 
 # -- concurrent generates ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def slow_start(monkeypatch):
@@ -153,12 +170,16 @@ def slow_start(monkeypatch):
 
 def runs_of(settings, session_id):
     with connect(settings) as db:
-        return [r[0] for r in db.query("SELECT run_id FROM results.montecarlo_runs WHERE session_id = ?",
-                                       (session_id,))]
+        return [
+            r[0] for r in db.query("SELECT run_id FROM results.montecarlo_runs WHERE session_id = ?", (session_id,))
+        ]
 
 
-def test_three_generates_at_once_one_wins_the_others_get_409_with_its_run(session_env, functions,  # noqa: F811
-                                                                           slow_start):
+def test_three_generates_at_once_one_wins_the_others_get_409_with_its_run(
+    session_env,  # noqa: F811
+    functions,
+    slow_start,
+):
     topics = ["region:NCR", "region:CAR", "all"]
     answers = at_once(session_env, lambda _db, i: generate(functions, "race", topics[i]), 3)
 
@@ -203,7 +224,11 @@ def test_a_generate_arriving_while_another_starts_its_run_loses_to_it(session_en
 
     _, starting = get(functions, "results_status", session_id="held")
     assert (starting["state"], starting["stage"], starting["run_id"], starting["ready"]) == (
-        "processing", "starting its run", None, [])
+        "processing",
+        "starting its run",
+        None,
+        [],
+    )
     assert get(functions, "results_segment", session_id="held", segment="Brand")[0] == 404  # not "all"'s Brand
     second = threading.Thread(target=lambda: answers.update(second=generate(functions, "held", "region:CAR")))
     second.start()
@@ -218,8 +243,11 @@ def test_a_generate_arriving_while_another_starts_its_run_loses_to_it(session_en
     assert len(runs_of(session_env, "held")) == 2  # "all", then NCR; CAR started none
 
 
-def test_a_generate_that_waits_too_long_for_a_starting_one_is_a_409_too(session_env, functions,  # noqa: F811
-                                                                          monkeypatch):
+def test_a_generate_that_waits_too_long_for_a_starting_one_is_a_409_too(
+    session_env,  # noqa: F811
+    functions,
+    monkeypatch,
+):
     monkeypatch.setenv("SCOUT_LOCK_TIMEOUT_SECONDS", "0.2")
     with connect(session_env) as db, db.application_lock(sessions.session_lock("busy"), 5):
         sessions.claim(db, "busy", "region:NCR", None)  # a generate holding the session, starting its run
@@ -230,8 +258,11 @@ def test_a_generate_that_waits_too_long_for_a_starting_one_is_a_409_too(session_
     assert runs_of(session_env, "busy") == []
 
 
-def test_a_run_that_cannot_be_started_leaves_the_session_failed_not_processing(session_env, functions,  # noqa: F811
-                                                                               monkeypatch):
+def test_a_run_that_cannot_be_started_leaves_the_session_failed_not_processing(
+    session_env,  # noqa: F811
+    functions,
+    monkeypatch,
+):
     import scout.storage
 
     real, storage_down = scout.storage.queue_client, True
@@ -260,8 +291,10 @@ def test_a_generate_that_died_before_starting_its_run_is_abandoned_then_taken_ov
         sessions.claim(db, "ghost", "region:NCR", None)
         assert get(functions, "results_status", session_id="ghost")[1]["state"] == "processing"
         with db.transaction():
-            db.execute("UPDATE results.generation_status SET updated_at = ? WHERE session_id = 'ghost'",
-                       (sessions.now_utc() - timedelta(seconds=301),))
+            db.execute(
+                "UPDATE results.generation_status SET updated_at = ? WHERE session_id = 'ghost'",
+                (sessions.now_utc() - timedelta(seconds=301),),
+            )
 
     _, state = get(functions, "results_status", session_id="ghost")
     assert (state["state"], state["stage"]) == ("abandoned", "starting its run")
@@ -272,19 +305,27 @@ def test_a_generate_that_died_before_starting_its_run_is_abandoned_then_taken_ov
 
 # -- runs that stop ----------------------------------------------------------------------------------------
 
+
 def test_a_session_whose_run_went_silent_is_abandoned_at_its_stage_until_a_delivery_takes_it_over(
-        session_env, functions):  # noqa: F811
+    session_env,  # noqa: F811
+    functions,
+):
     _, started = generate(functions, "quiet", "region:NCR")
     queue, messages = queued_messages(session_env)
     batches = len(messages)  # a session's run is small: one batch of 1,000 iterations
     with connect(session_env) as db, db.transaction():  # no worker took it: nothing for longer than the lease
         long_ago = sessions.now_utc() - timedelta(seconds=301)
-        db.execute("UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
-                   (long_ago, long_ago, started["run_id"]))
+        db.execute(
+            "UPDATE results.montecarlo_runs SET created_at = ?, updated_at = ? WHERE run_id = ?",
+            (long_ago, long_ago, started["run_id"]),
+        )
 
     _, state = get(functions, "results_status", session_id="quiet")
-    assert (state["state"], state["stage"], state["run_id"]) == ("abandoned", f"simulating 0/{batches} batches",
-                                                                 started["run_id"])
+    assert (state["state"], state["stage"], state["run_id"]) == (
+        "abandoned",
+        f"simulating 0/{batches} batches",
+        started["run_id"],
+    )
     assert state["percent"] == 10 and "no heartbeat" in state["error"]
     status, body = get(functions, "results_segment", session_id="quiet", segment="Market")
     assert status == 404 and "not ready (state abandoned)" in body["message"]
@@ -297,35 +338,59 @@ def test_a_session_whose_run_went_silent_is_abandoned_at_its_stage_until_a_deliv
 
 # -- the rules, as pure functions -------------------------------------------------------------------------
 
+
 def row(generation, run_id, state="processing"):
     return {"generation": generation, "run_id": run_id, "state": state}
 
 
-@pytest.mark.parametrize("seen, current, lost", [
-    (None, None, False),                                  # a new session
-    (None, row("g1", "r1"), True),                        # another created it meanwhile, and started its run
-    (row("g0", "r0"), row("g0", "r0"), False),            # a run processing: a new topic replaces it
-    (row("g0", "r0", "completed"), row("g0", "r0", "completed"), False),  # finished: replaced
-    (row("g0", "r0"), row("g1", "r1"), True),             # another generate claimed it while this one came
-    (row("g1", None), row("g1", "r1"), True),             # that one was starting when this one arrived
-    (row("g1", None), row("g1", None, "failed"), False),  # it could not start its run: this one goes on
-    (row("g1", None), row("g1", None), False),            # its generate died (it would hold the lock)
-    (row("g0", "r0"), None, False),                       # cleared meanwhile
-])
+@pytest.mark.parametrize(
+    "seen, current, lost",
+    [
+        (None, None, False),  # a new session
+        (None, row("g1", "r1"), True),  # another created it meanwhile, and started its run
+        (row("g0", "r0"), row("g0", "r0"), False),  # a run processing: a new topic replaces it
+        (row("g0", "r0", "completed"), row("g0", "r0", "completed"), False),  # finished: replaced
+        (row("g0", "r0"), row("g1", "r1"), True),  # another generate claimed it while this one came
+        (row("g1", None), row("g1", "r1"), True),  # that one was starting when this one arrived
+        (row("g1", None), row("g1", None, "failed"), False),  # it could not start its run: this one goes on
+        (row("g1", None), row("g1", None), False),  # its generate died (it would hold the lock)
+        (row("g0", "r0"), None, False),  # cleared meanwhile
+    ],
+)
 def test_which_generate_loses(seen, current, lost):
     assert sessions.lost_to(current, seen) is lost
 
 
 def progress(run_status, **run):
-    stored = {"state": "processing", "percent": 10, "stage": "simulating scenarios", "error": None,
-              "run_id": "r1", "updated_at": sessions.now_utc()}
-    return sessions.progress_of(stored, {"run_id": "r1", "status": run_status, "batches_done": 3, "batches": 8,
-                                         "stage": "simulating 3/8 batches", "error": None, **run})
+    stored = {
+        "state": "processing",
+        "percent": 10,
+        "stage": "simulating scenarios",
+        "error": None,
+        "run_id": "r1",
+        "updated_at": sessions.now_utc(),
+    }
+    return sessions.progress_of(
+        stored,
+        {
+            "run_id": "r1",
+            "status": run_status,
+            "batches_done": 3,
+            "batches": 8,
+            "stage": "simulating 3/8 batches",
+            "error": None,
+            **run,
+        },
+    )
 
 
 def test_a_session_whose_run_stopped_is_abandoned_at_the_runs_stage():
-    assert progress("abandoned") == {"state": "abandoned", "percent": 43, "stage": "simulating 3/8 batches",
-                                     "error": "its Monte Carlo run r1 stopped (no heartbeat within the lease)"}
+    assert progress("abandoned") == {
+        "state": "abandoned",
+        "percent": 43,
+        "stage": "simulating 3/8 batches",
+        "error": "its Monte Carlo run r1 stopped (no heartbeat within the lease)",
+    }
     assert progress("abandoned", error="heartbeat older than 300 s")["error"] == "heartbeat older than 300 s"
 
 

@@ -36,36 +36,59 @@ def test_every_numeric_setting_refuses_non_finite_negative_and_unreadable_values
 
 
 def test_numeric_settings_have_upper_bounds():
-    for name, too_big in [("SCOUT_LOCK_TIMEOUT_SECONDS", "1e9"), ("SCOUT_RUN_LEASE_SECONDS", "1e9"),
-                          ("SCOUT_RETRY_ATTEMPTS", "1000000000000000000000000000000"),
-                          ("SCOUT_RETRY_FIRST_WAIT_SECONDS", "86400"), ("SCOUT_SECRET_CACHE_SECONDS", "1e7")]:
+    for name, too_big in [
+        ("SCOUT_LOCK_TIMEOUT_SECONDS", "1e9"),
+        ("SCOUT_RUN_LEASE_SECONDS", "1e9"),
+        ("SCOUT_RETRY_ATTEMPTS", "1000000000000000000000000000000"),
+        ("SCOUT_RETRY_FIRST_WAIT_SECONDS", "86400"),
+        ("SCOUT_SECRET_CACHE_SECONDS", "1e7"),
+    ]:
         with pytest.raises(ConfigError, match=f"{name} .*must be at most"):
             Settings.from_env({name: too_big})
 
 
-@pytest.mark.parametrize("name, raw", [("SCOUT_LOCK_TIMEOUT_SECONDS", "0"), ("SCOUT_RUN_LEASE_SECONDS", "0"),
-                                       ("SCOUT_RETRY_ATTEMPTS", "0"), ("SCOUT_RETRY_ATTEMPTS", "2.5")])
+@pytest.mark.parametrize(
+    "name, raw",
+    [
+        ("SCOUT_LOCK_TIMEOUT_SECONDS", "0"),
+        ("SCOUT_RUN_LEASE_SECONDS", "0"),
+        ("SCOUT_RETRY_ATTEMPTS", "0"),
+        ("SCOUT_RETRY_ATTEMPTS", "2.5"),
+    ],
+)
 def test_waits_that_must_happen_refuse_zero_and_attempts_are_whole(name, raw):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: raw})
 
 
 def test_sensible_values_are_read_as_numbers():
-    settings = Settings.from_env({"SCOUT_LOCK_TIMEOUT_SECONDS": " 0.2 ", "SCOUT_RETRY_FIRST_WAIT_SECONDS": "0",
-                                  "SCOUT_RETRY_ATTEMPTS": "3", "SCOUT_RUN_LEASE_SECONDS": "1.5"})
-    assert (settings["SCOUT_LOCK_TIMEOUT_SECONDS"], settings["SCOUT_RETRY_FIRST_WAIT_SECONDS"],
-            settings["SCOUT_RETRY_ATTEMPTS"], settings["SCOUT_RUN_LEASE_SECONDS"]) == (0.2, 0.0, 3, 1.5)
+    settings = Settings.from_env(
+        {
+            "SCOUT_LOCK_TIMEOUT_SECONDS": " 0.2 ",
+            "SCOUT_RETRY_FIRST_WAIT_SECONDS": "0",
+            "SCOUT_RETRY_ATTEMPTS": "3",
+            "SCOUT_RUN_LEASE_SECONDS": "1.5",
+        }
+    )
+    assert (
+        settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
+        settings["SCOUT_RETRY_FIRST_WAIT_SECONDS"],
+        settings["SCOUT_RETRY_ATTEMPTS"],
+        settings["SCOUT_RUN_LEASE_SECONDS"],
+    ) == (0.2, 0.0, 3, 1.5)
 
 
-@pytest.mark.parametrize("raw", ["abc", "-1GB", "0MB", "8MB", "512", "10PB", "1e3MB", "1GB'; DROP TABLE x; --",
-                                 "½GB", "１GB", "80%"])
+@pytest.mark.parametrize(
+    "raw", ["abc", "-1GB", "0MB", "8MB", "512", "10PB", "1e3MB", "1GB'; DROP TABLE x; --", "½GB", "１GB", "80%"]
+)
 def test_a_memory_limit_without_a_known_unit_or_out_of_range_is_refused_when_settings_are_read(raw):
     with pytest.raises(ConfigError, match=r"^setting SCOUT_DUCKDB_MEMORY_LIMIT has an invalid value"):
         Settings.from_env({"SCOUT_DUCKDB_MEMORY_LIMIT": raw})
 
 
-@pytest.mark.parametrize("raw, parsed", [("128MB", "128MB"), (" 2 gib ", "2GiB"), ("1.5GB", "1.5GB"),
-                                         ("16MB", "16MB"), ("", "")])
+@pytest.mark.parametrize(
+    "raw, parsed", [("128MB", "128MB"), (" 2 gib ", "2GiB"), ("1.5GB", "1.5GB"), ("16MB", "16MB"), ("", "")]
+)
 def test_a_memory_limit_is_normalised_before_it_reaches_duckdb(tmp_path, raw, parsed):
     assert Settings.from_env({"SCOUT_DUCKDB_MEMORY_LIMIT": raw})["SCOUT_DUCKDB_MEMORY_LIMIT"] == parsed
     if parsed:
@@ -88,8 +111,10 @@ def test_sql_auth_is_one_of_two_words():
         Settings.from_env({"SCOUT_SQL_AUTH": "kerberos"})
 
 
-@pytest.mark.parametrize("name, raw", [("SCOUT_LOCK_TIMEOUT_SECONDS", "nan"), ("SCOUT_DUCKDB_MEMORY_LIMIT", "abc"),
-                                       ("SCOUT_RETRY_ATTEMPTS", "0")])
+@pytest.mark.parametrize(
+    "name, raw",
+    [("SCOUT_LOCK_TIMEOUT_SECONDS", "nan"), ("SCOUT_DUCKDB_MEMORY_LIMIT", "abc"), ("SCOUT_RETRY_ATTEMPTS", "0")],
+)
 def test_a_bad_setting_is_exit_2_with_one_line_naming_it(db_url, monkeypatch, capsys, name, raw):
     monkeypatch.setenv(name, raw)
 
@@ -101,6 +126,7 @@ def test_a_bad_setting_is_exit_2_with_one_line_naming_it(db_url, monkeypatch, ca
 
 
 # -- a database file that does not exist -------------------------------------------------------------------
+
 
 @pytest.fixture
 def typo(tmp_path, monkeypatch) -> Path:
@@ -119,10 +145,21 @@ def test_connect_opens_an_existing_file_and_creates_one_only_when_asked(typo):
     connect().close()
 
 
-@pytest.mark.parametrize("argv", [["jobs", "list"], ["jobs", "show", "00000000-0000-0000-0000-000000000000"],
-                                  ["migrate", "status"], ["migrate", "verify"], ["migrate", "undo", "--target", "0"],
-                                  ["migrate", "baseline", "--version", "1"], ["personas", "infer"],
-                                  ["demo", "seed"], ["montecarlo", "show", "x"], ["montecarlo", "run"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["jobs", "list"],
+        ["jobs", "show", "00000000-0000-0000-0000-000000000000"],
+        ["migrate", "status"],
+        ["migrate", "verify"],
+        ["migrate", "undo", "--target", "0"],
+        ["migrate", "baseline", "--version", "1"],
+        ["personas", "infer"],
+        ["demo", "seed"],
+        ["montecarlo", "show", "x"],
+        ["montecarlo", "run"],
+    ],
+)
 def test_every_command_but_migrate_apply_says_there_is_no_database_and_creates_none(typo, capsys, argv):
     assert main(argv) == 2
 
@@ -138,8 +175,11 @@ def test_migrate_apply_creates_the_database(typo, capsys):
 
 
 def test_over_http_a_missing_database_is_a_server_misconfiguration_naming_the_setting(typo, functions):
-    for name, route in [("job_status", {"run_id": "x"}), ("migrations_status", {}),
-                        ("montecarlo_status", {"run_id": "x"})]:
+    for name, route in [
+        ("job_status", {"run_id": "x"}),
+        ("migrations_status", {}),
+        ("montecarlo_status", {"run_id": "x"}),
+    ]:
         status, body, _ = call_http(functions, name, route_params=route)
         assert (status, body["error"], body["settings"]) == (500, "configuration_error", ["SCOUT_DATABASE_URL"])
         assert f"no database at {typo}" in body["message"]
@@ -155,6 +195,7 @@ def test_over_http_migrations_apply_creates_the_database(typo, functions):
 
 # -- a file named like a schema ----------------------------------------------------------------------------
 
+
 def migration_schemas() -> set[str]:
     """Every schema the migrations (and the ledger) create."""
     from scout.migrations.ledger import LEDGER_SCHEMA
@@ -167,8 +208,19 @@ def test_every_schema_of_the_migrations_is_a_reserved_file_name():
     assert migration_schemas() <= RESERVED_CATALOG_NAMES
 
 
-@pytest.mark.parametrize("name", ["scout.duckdb", "a.b.duckdb", "..x.duckdb", "noext", "Ref.duckdb", "ops",
-                                  "results-2025.duckdb", "my.results.duckdb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "scout.duckdb",
+        "a.b.duckdb",
+        "..x.duckdb",
+        "noext",
+        "Ref.duckdb",
+        "ops",
+        "results-2025.duckdb",
+        "my.results.duckdb",
+    ],
+)
 def test_catalog_name_is_the_name_duckdb_gives_the_file(tmp_path, name):
     con = duckdb.connect(str(tmp_path / name))
     try:
@@ -177,8 +229,19 @@ def test_catalog_name_is_the_name_duckdb_gives_the_file(tmp_path, name):
         con.close()
 
 
-@pytest.mark.parametrize("name", ["results.duckdb", "ref", "dbo.duckdb", "ops.db", "RESULTS.duckdb", "Ref.v2.duckdb",
-                                  "..ops.duckdb", "information_schema.duckdb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "results.duckdb",
+        "ref",
+        "dbo.duckdb",
+        "ops.db",
+        "RESULTS.duckdb",
+        "Ref.v2.duckdb",
+        "..ops.duckdb",
+        "information_schema.duckdb",
+    ],
+)
 def test_a_database_file_named_like_a_schema_is_refused_before_it_is_created(tmp_path, monkeypatch, capsys, name):
     monkeypatch.setenv("SCOUT_DATABASE_URL", f"duckdb:///{tmp_path / name}")
 

@@ -26,8 +26,7 @@ def test_every_migration_runs_on_duckdb_forwards_back_and_forwards(tmp_path):
     db = DuckDBDatabase(str(tmp_path / "all.duckdb"))
     try:
         runner.apply(db, MIGRATIONS)
-        first = min((m.version for m in MIGRATIONS.versioned if m.version in MIGRATIONS.undo),
-                    key=files.version_key)
+        first = min((m.version for m in MIGRATIONS.versioned if m.version in MIGRATIONS.undo), key=files.version_key)
         back_to = str(int(first.split(".")[0]) - 1)
         runner.undo(db, MIGRATIONS, target=back_to)
         assert runner.apply(db, MIGRATIONS)["applied"]
@@ -37,7 +36,11 @@ def test_every_migration_runs_on_duckdb_forwards_back_and_forwards(tmp_path):
 
 
 def test_every_versioned_migration_above_the_source_baseline_has_an_undo_file():
-    missing = [m.script for m in MIGRATIONS.versioned if files.version_key(m.version) > (2,) and m.version not in MIGRATIONS.undo]
+    missing = [
+        m.script
+        for m in MIGRATIONS.versioned
+        if files.version_key(m.version) > (2,) and m.version not in MIGRATIONS.undo
+    ]
     assert missing == []
 
 

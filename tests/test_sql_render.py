@@ -46,6 +46,7 @@ def senders(out: Path) -> dict[str, list[str]]:
 
 # -- what is written ----------------------------------------------------------------------------------------
 
+
 def test_each_file_says_which_code_sends_it(rendered: tuple[dict, Path]) -> None:
     result, out = rendered
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.sql"))
@@ -55,7 +56,7 @@ def test_each_file_says_which_code_sends_it(rendered: tuple[dict, Path]) -> None
         header = HEADER.match((out / path).read_text(encoding="utf-8"))
         assert header, f"{path} does not start with '-- sent by <module.function>'"
         if path.startswith("runtime/"):  # runtime/<module>.<function>.<n>.sql
-            name, number = path[len("runtime/"):-len(".sql")].rsplit(".", 1)
+            name, number = path[len("runtime/") : -len(".sql")].rsplit(".", 1)
             assert header["sender"] == name and number.isdigit()
         elif path.startswith("migrations/"):  # the runner function that sends each batch (execute_native)
             assert header["sender"] == "scout.migrations.runner._run_migration"
@@ -68,9 +69,11 @@ def test_each_migration_batch_is_a_file_of_its_own(rendered: tuple[dict, Path]) 
 
     _, out = rendered
     found = discover()
-    expected = {f"{m.script[:-len('.sql')]}.batch{n}.sql": batch
-                for m in (*found.versioned, *found.undo.values(), *found.repeatable)
-                for n, batch in enumerate(m.batches, start=1)}
+    expected = {
+        f"{m.script[: -len('.sql')]}.batch{n}.sql": batch
+        for m in (*found.versioned, *found.undo.values(), *found.repeatable)
+        for n, batch in enumerate(m.batches, start=1)
+    }
     written = files(out, "migrations")
     assert set(written) == set(expected)
     assert "V020__montecarlo_results.batch1.sql" in written and any(n.startswith("U") for n in written)
@@ -81,8 +84,11 @@ def test_each_migration_batch_is_a_file_of_its_own(rendered: tuple[dict, Path]) 
 #: rather than by function, so that moving a statement into a helper of the same module keeps the check.
 REQUIRED_STATEMENTS = [
     ("the export's first range read", "scout.exports.job", r"FROM dbo\.v_flat_export_sheet WHERE Transaction_ID < \?$"),
-    ("the export's middle range read", "scout.exports.job",
-     r"FROM dbo\.v_flat_export_sheet WHERE Transaction_ID >= \? AND Transaction_ID < \?$"),
+    (
+        "the export's middle range read",
+        "scout.exports.job",
+        r"FROM dbo\.v_flat_export_sheet WHERE Transaction_ID >= \? AND Transaction_ID < \?$",
+    ),
     ("the export's last range read", "scout.exports.job", r"FROM dbo\.v_flat_export_sheet WHERE Transaction_ID >= \?$"),
     ("the export with a limit", "scout.exports.job", r"^SELECT TOP \(100\) .* FROM dbo\.v_flat_export_sheet"),
     ("the export's base count", "scout.exports.job", r"SELECT COUNT\(\*\) FROM dbo\.Transactions"),
@@ -91,12 +97,22 @@ REQUIRED_STATEMENTS = [
     ("the active persona rules", "scout.personas.rules", r"FROM ref\.persona_rules"),
     ("a Monte Carlo run recorded", "scout.montecarlo.runs", r"INSERT INTO results\.montecarlo_runs"),
     ("a batch's partial stored", "scout.montecarlo.runs", r"INSERT INTO results\.montecarlo_partials"),
-    ("fan-in: the one combiner chosen", "scout.montecarlo.runs",
-     r"UPDATE results\.montecarlo_runs SET status = 'combining'"),
-    ("fan-in: the partials read to combine", "scout.montecarlo.runs",
-     r"FROM results\.montecarlo_partials WHERE run_id = \? ORDER BY batch"),
+    (
+        "fan-in: the one combiner chosen",
+        "scout.montecarlo.runs",
+        r"UPDATE results\.montecarlo_runs SET status = 'combining'",
+    ),
+    (
+        "fan-in: the partials read to combine",
+        "scout.montecarlo.runs",
+        r"FROM results\.montecarlo_partials WHERE run_id = \? ORDER BY batch",
+    ),
     ("fan-in: the run completed", "scout.montecarlo.runs", r"UPDATE results\.montecarlo_runs SET status = 'completed'"),
-    ("a poisoned batch fails its run", "scout.montecarlo.runs", r"UPDATE results\.montecarlo_runs SET status = 'failed'"),
+    (
+        "a poisoned batch fails its run",
+        "scout.montecarlo.runs",
+        r"UPDATE results\.montecarlo_runs SET status = 'failed'",
+    ),
     ("a segment's history", "scout.montecarlo.scenario", r"DATEDIFF\(day, \?"),
     ("the standing scenarios", "scout.montecarlo.standing", r"FROM results\.scenarios"),
     ("a results session recorded", "scout.results.sessions", r"(INSERT INTO|MERGE) results\.generation_status"),
@@ -117,12 +133,20 @@ REQUIRED_STATEMENTS = [
 def test_the_runtime_statements_cover_every_path_the_jobs_take(rendered: tuple[dict, Path]) -> None:
     """Render cannot silently lose a path: each of these is sent, by the module named."""
     sent = senders(rendered[1])
-    persona = [s for s in sent.get("scout.personas.job.infer_in", []) if "ref.transaction_personas" in s and len(s) > 5000]
+    persona = [
+        s for s in sent.get("scout.personas.job.infer_in", []) if "ref.transaction_personas" in s and len(s) > 5000
+    ]
     assert len(persona) == 2, "the persona statement compiled from the seeded rules, incremental and full"
-    missing = [f"{what} ({module}: {pattern})" for what, module, pattern in REQUIRED_STATEMENTS
-               if not any(re.search(pattern, " ".join(statement.split()))  # on one line, single spaces
-                          for sender, statements in sent.items() if sender.startswith(module + ".")
-                          for statement in statements)]
+    missing = [
+        f"{what} ({module}: {pattern})"
+        for what, module, pattern in REQUIRED_STATEMENTS
+        if not any(
+            re.search(pattern, " ".join(statement.split()))  # on one line, single spaces
+            for sender, statements in sent.items()
+            if sender.startswith(module + ".")
+            for statement in statements
+        )
+    ]
     assert not missing, "not rendered:\n" + "\n".join(missing)
 
 
@@ -133,6 +157,7 @@ def test_no_statement_is_sent_twice_by_the_same_code(rendered: tuple[dict, Path]
 
 # -- the same lint as the migrations ----------------------------------------------------------------------
 
+
 def _errors(name: str, statement: str, *, portable: bool) -> list[str]:
     from scout.sql.lint import lint_batch
 
@@ -140,8 +165,11 @@ def _errors(name: str, statement: str, *, portable: bool) -> list[str]:
 
 
 def test_every_runtime_statement_passes_the_portable_lint(rendered: tuple[dict, Path]) -> None:
-    errors = [e for name, text in files(rendered[1], "runtime").items()
-              for e in _errors(f"runtime/{name}", body(text), portable=True)]
+    errors = [
+        e
+        for name, text in files(rendered[1], "runtime").items()
+        for e in _errors(f"runtime/{name}", body(text), portable=True)
+    ]
     assert not errors, "\n".join(errors)
 
 
@@ -150,7 +178,9 @@ def test_every_backend_statement_passes_the_lint_as_sql_server_only(rendered: tu
 
     written = files(rendered[1], "backend")
     assert sorted(written) == sorted(f"{name}.sql" for name in BACKEND_STATEMENTS) and written
-    errors = [e for name, text in written.items() for e in _errors(f"backend/{name}", body(text, "backend"), portable=False)]
+    errors = [
+        e for name, text in written.items() for e in _errors(f"backend/{name}", body(text, "backend"), portable=False)
+    ]
     assert not errors, "\n".join(errors)
 
 
@@ -162,8 +192,10 @@ def test_no_duckdb_only_statement_is_rendered(rendered: tuple[dict, Path]) -> No
 
 # -- the command --------------------------------------------------------------------------------------------
 
+
 def test_render_is_deterministic_and_duckdb_gets_the_translation_of_the_same_statements(
-        rendered: tuple[dict, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rendered: tuple[dict, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from scout.db.translate import tsql_statement_to_duckdb, tsql_to_duckdb
     from scout.sql.render import render
 
@@ -187,8 +219,11 @@ def test_render_is_deterministic_and_duckdb_gets_the_translation_of_the_same_sta
         tsql, translated = files(first, kind), files(duck, kind)
         assert sorted(translated) == sorted(tsql)
         for name, text in translated.items():
-            expected = (";\n".join(tsql_to_duckdb(body(tsql[name], kind))) + ";" if kind == "migrations"
-                        else tsql_statement_to_duckdb(body(tsql[name])))
+            expected = (
+                ";\n".join(tsql_to_duckdb(body(tsql[name], kind))) + ";"
+                if kind == "migrations"
+                else tsql_statement_to_duckdb(body(tsql[name]))
+            )
             assert body(text, kind) == expected, name
             assert text.split("\n", 1)[0] == tsql[name].split("\n", 1)[0]  # the same sender
 
@@ -202,7 +237,8 @@ def test_a_bad_engine_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_an_unwritable_folder_is_one_line_and_exit_2_before_any_job_runs(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     assert main(["sql", "render", "--out", str(blocker / "sql")]) == 2
@@ -211,6 +247,7 @@ def test_an_unwritable_folder_is_one_line_and_exit_2_before_any_job_runs(
 
 
 # -- capturing ----------------------------------------------------------------------------------------------
+
 
 def _send_from_a_helper(db) -> None:
     db.query_one("SELECT 2")
@@ -235,7 +272,9 @@ def test_capture_names_the_first_caller_outside_the_database_layer() -> None:
 
     here = __name__ + ".test_capture_names_the_first_caller_outside_the_database_layer"
     assert [(s.sender, s.tsql) for s in recorder.sent] == [
-        (here, "SELECT 1"), (f"{__name__}._send_from_a_helper", "SELECT 2"), (here, "SELECT 3"),
+        (here, "SELECT 1"),
+        (f"{__name__}._send_from_a_helper", "SELECT 2"),
+        (here, "SELECT 3"),
         (here, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"),
         (f"{__name__}._send_from_a_helper", "SELECT 2"),
     ]
@@ -248,40 +287,61 @@ def test_capture_names_the_first_caller_outside_the_database_layer() -> None:
 #: use sits inside ``if <db>.dialect == "duckdb":``, or after a call that refuses any other engine (a
 #: function of the same module that starts with ``if <db>.dialect != "duckdb": raise ...``).
 DUCKDB_ONLY_USES = {
-    ("scout/exports/job.py", "export_in", "execute_native"):
-        ("guarded", "SET preserve_insertion_order is a DuckDB setting: rows may then stream in any order"),
-    ("scout/demo/seed.py", "write_table", "connection"):
-        ("guarded", "the demo seed's Arrow bulk load: only the embedded DuckDB database is ever seeded"),
-    ("scout/migrations/runner.py", "_run_migration", "execute_native"):
-        ("engine-native", "runs db.translate_batch(batch): the batch itself on Azure SQL, its translation on DuckDB"),
-    ("scout/exports/inspection.py", "count_ids", "duckdb.connect"):
-        ("not-the-database", "an in-memory DuckDB reads the written Parquet file, on every engine; no app data"),
+    ("scout/exports/job.py", "export_in", "execute_native"): (
+        "guarded",
+        "SET preserve_insertion_order is a DuckDB setting: rows may then stream in any order",
+    ),
+    ("scout/demo/seed.py", "write_table", "connection"): (
+        "guarded",
+        "the demo seed's Arrow bulk load: only the embedded DuckDB database is ever seeded",
+    ),
+    ("scout/migrations/runner.py", "_run_migration", "execute_native"): (
+        "engine-native",
+        "runs db.translate_batch(batch): the batch itself on Azure SQL, its translation on DuckDB",
+    ),
+    ("scout/exports/inspection.py", "count_ids", "duckdb.connect"): (
+        "not-the-database",
+        "an in-memory DuckDB reads the written Parquet file, on every engine; no app data",
+    ),
 }
 
 
 def _dialect_test(test: ast.expr, op: type) -> bool:
     """``<x>.dialect == "duckdb"`` (op ast.Eq) or ``<x>.dialect != "duckdb"`` (op ast.NotEq)."""
-    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Attribute) and test.left.attr == "dialect"
-            and len(test.ops) == 1 and isinstance(test.ops[0], op)
-            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == "duckdb")
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Attribute)
+        and test.left.attr == "dialect"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], op)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "duckdb"
+    )
 
 
 def _refuses_other_engines(statement: ast.stmt) -> bool:
     """``if <x>.dialect != "duckdb": raise ...``"""
-    return (isinstance(statement, ast.If) and _dialect_test(statement.test, ast.NotEq)
-            and any(isinstance(s, ast.Raise) for s in statement.body))
+    return (
+        isinstance(statement, ast.If)
+        and _dialect_test(statement.test, ast.NotEq)
+        and any(isinstance(s, ast.Raise) for s in statement.body)
+    )
 
 
 def _native_uses(tree: ast.Module) -> list[tuple[str, str, bool]]:
     """(function, what, guarded) for each execute_native / .connection / duckdb.connect use in a module."""
-    guards = {f.name for f in tree.body if isinstance(f, ast.FunctionDef) and f.body
-              and any(_refuses_other_engines(s) for s in f.body[:2])}
+    guards = {
+        f.name
+        for f in tree.body
+        if isinstance(f, ast.FunctionDef) and f.body and any(_refuses_other_engines(s) for s in f.body[:2])
+    }
     found: list[tuple[str, str, bool]] = []
 
     def calls_guard(statement: ast.stmt) -> bool:
         return _refuses_other_engines(statement) or any(
             isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in guards
-            for n in ast.walk(statement))
+            for n in ast.walk(statement)
+        )
 
     def visit(node: ast.AST, function: str, guarded: bool) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -316,8 +376,10 @@ def test_sql_past_the_portable_interface_is_only_where_listed_and_guarded() -> N
             continue
         for function, what, guarded in _native_uses(ast.parse(path.read_text(encoding="utf-8"))):
             key = (relative, function, what)
-            assert key in DUCKDB_ONLY_USES, f"{relative}: {function} uses {what}: only DuckDB-only code may " \
-                                            "(behind `if db.dialect == \"duckdb\":`); list it here with why"
+            assert key in DUCKDB_ONLY_USES, (
+                f"{relative}: {function} uses {what}: only DuckDB-only code may "
+                '(behind `if db.dialect == "duckdb":`); list it here with why'
+            )
             if DUCKDB_ONLY_USES[key][0] == "guarded":
                 assert guarded, f"{relative}: {function} uses {what} where another engine could reach it"
             seen.add(key)
@@ -341,7 +403,11 @@ def test_the_guard_check_tells_guarded_from_unguarded_code() -> None:
         "    else:\n"
         "        db.execute_native('SET threads = 1')\n"
         "    db.connection.execute('CHECKPOINT')\n"
-        "    only_embedded(db)\n")
-    assert _native_uses(tree) == [("guarded_by_if", "execute_native", True),
-                                  ("guarded_by_call", "connection", True),
-                                  ("unguarded", "execute_native", False), ("unguarded", "connection", False)]
+        "    only_embedded(db)\n"
+    )
+    assert _native_uses(tree) == [
+        ("guarded_by_if", "execute_native", True),
+        ("guarded_by_call", "connection", True),
+        ("unguarded", "execute_native", False),
+        ("unguarded", "connection", False),
+    ]

@@ -27,11 +27,14 @@ SQLFLUFF_GAPS: dict[str, tuple[str, frozenset[str]]] = {}
 
 # -- parsing as the server receives it -------------------------------------------------------------------
 
-_TOKENS = re.compile(r"""
+_TOKENS = re.compile(
+    r"""
     (?P<skip> --[^\n]* | /\*.*?\*/ | [Nn]?'(?:[^']|'')*' | \[(?:[^\]]|\]\])*\] | "(?:[^"]|"")*" )
   | (?P<marker> \? )
   | (?P<word> [A-Za-z_@#][A-Za-z0-9_@#$]* )
-""", re.VERBOSE | re.DOTALL)
+""",
+    re.VERBOSE | re.DOTALL,
+)
 
 
 def as_server_receives(sql: str, bracketed: frozenset[str] = frozenset()) -> str:
@@ -57,8 +60,9 @@ def _linter():
     from sqlfluff.core import FluffConfig, Linter
 
     # raw templater: the text is parsed exactly as written; no size limit: the persona statement is 36 KB
-    return Linter(config=FluffConfig(overrides={"dialect": "tsql", "templater": "raw",
-                                                "large_file_skip_byte_limit": 0}))
+    return Linter(
+        config=FluffConfig(overrides={"dialect": "tsql", "templater": "raw", "large_file_skip_byte_limit": 0})
+    )
 
 
 @cache
@@ -69,7 +73,9 @@ def parse_problems(sql: str) -> tuple[str, ...]:
     if parsed.tree is None:
         problems.append("no parse tree")
     elif not problems:
-        problems += [f"unparsable: {' '.join(s.raw.split())[:120]!r}" for s in parsed.tree.recursive_crawl("unparsable")]
+        problems += [
+            f"unparsable: {' '.join(s.raw.split())[:120]!r}" for s in parsed.tree.recursive_crawl("unparsable")
+        ]
     return tuple(dict.fromkeys(problems))
 
 
@@ -102,6 +108,7 @@ def check(named_statements: list[tuple[str, str]]) -> list[str]:
 
 
 # -- the statements ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
@@ -143,6 +150,7 @@ def test_the_rendered_migration_files_are_the_batches_parsed(rendered: dict[str,
 
 # -- the check itself ---------------------------------------------------------------------------------------
 
+
 def test_sqlfluff_rejects_a_reserved_keyword_used_as_a_bare_name() -> None:
     """What the check catches: SQL Server's Msg 156 on a bare ``percent`` (issue 9, finding 1)."""
     assert parse_problems("UPDATE results.generation_status SET percent = 100 WHERE session_id = @P1")
@@ -152,8 +160,10 @@ def test_sqlfluff_rejects_a_reserved_keyword_used_as_a_bare_name() -> None:
 def test_markers_become_server_parameters_outside_strings_comments_and_quoted_names() -> None:
     sql = "SELECT N'?', [a?b] FROM t -- why?\nWHERE x = ? AND y IN (?, ?) /* ? */"
     assert as_server_receives(sql) == "SELECT N'?', [a?b] FROM t -- why?\nWHERE x = @P1 AND y IN (@P2, @P3) /* ? */"
-    assert as_server_receives("SELECT name, definition, 'definition' FROM t", frozenset({"DEFINITION"})) == \
-        "SELECT name, [definition], 'definition' FROM t"
+    assert (
+        as_server_receives("SELECT name, definition, 'definition' FROM t", frozenset({"DEFINITION"}))
+        == "SELECT name, [definition], 'definition' FROM t"
+    )
 
 
 def test_each_sqlfluff_gap_is_real() -> None:

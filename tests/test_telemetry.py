@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MONITORING = ROOT / "infra" / "monitoring"
 ALERTS = {p.name: p.read_text() for p in sorted(MONITORING.glob("alert-*.kql"))}
 WORKBOOK = json.loads((MONITORING / "workbook.json").read_text())
-WORKBOOK_QUERIES = {f"workbook: {i['content']['title']}": i["content"]["query"]
-                    for i in WORKBOOK["items"] if i["type"] == 3}
+WORKBOOK_QUERIES = {
+    f"workbook: {i['content']['title']}": i["content"]["query"] for i in WORKBOOK["items"] if i["type"] == 3
+}
 
 
 @pytest.fixture
@@ -48,15 +49,32 @@ def _every_field(event: str) -> dict:
 
 
 def test_an_event_arrives_with_each_field_as_a_custom_dimension(exported):
-    emit("scout.job.finished", job="montecarlo.run", run_id="r-1", trigger="queue", outcome="failed",
-         error="boom", duration_s=2.5, dry_run=False, skipped=None)
+    emit(
+        "scout.job.finished",
+        job="montecarlo.run",
+        run_id="r-1",
+        trigger="queue",
+        outcome="failed",
+        error="boom",
+        duration_s=2.5,
+        dry_run=False,
+        skipped=None,
+    )
     [record] = exported()
     assert record.body.startswith("scout.job.finished {")
     attributes = dict(record.attributes)
-    assert {k: attributes[k] for k in ("event", "job", "run_id", "trigger", "outcome", "error", "duration_s",
-                                       "dry_run")} == {
-        "event": "scout.job.finished", "job": "montecarlo.run", "run_id": "r-1", "trigger": "queue",
-        "outcome": "failed", "error": "boom", "duration_s": 2.5, "dry_run": False}
+    assert {
+        k: attributes[k] for k in ("event", "job", "run_id", "trigger", "outcome", "error", "duration_s", "dry_run")
+    } == {
+        "event": "scout.job.finished",
+        "job": "montecarlo.run",
+        "run_id": "r-1",
+        "trigger": "queue",
+        "outcome": "failed",
+        "error": "boom",
+        "duration_s": 2.5,
+        "dry_run": False,
+    }
     assert "skipped" not in attributes  # None is left out, not sent as the text "None"
 
 
@@ -154,8 +172,19 @@ def test_host_json_uses_opentelemetry_and_only_log_categories_that_exist():
     done = subprocess.run([sys.executable, "-c", listing], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     functions = set(json.loads(done.stdout))
-    existing = {"default", "Function", "Host", "Host.Results", "Host.Aggregator", "Host.Executor",
-                "Host.Startup", "Host.General", "Host.Triggers", "Microsoft", "Worker"}
+    existing = {
+        "default",
+        "Function",
+        "Host",
+        "Host.Results",
+        "Host.Aggregator",
+        "Host.Executor",
+        "Host.Startup",
+        "Host.General",
+        "Host.Triggers",
+        "Microsoft",
+        "Worker",
+    }
     existing |= {f"Function.{name}" for name in functions} | {f"Function.{name}.User" for name in functions}
     categories = set(host["logging"]["logLevel"])
     assert categories <= existing, f"no such log category: {sorted(categories - existing)}"
@@ -179,9 +208,12 @@ def test_telemetry_is_configured_once_and_only_with_a_connection_string(monkeypa
 
 
 def test_without_a_connection_string_the_app_never_imports_the_exporter():
-    code = ("import sys; sys.path.insert(0, %r); import function_app; from scout.monitoring.events import emit; "
-            "emit('scout.job.started', job='j', run_id='r', trigger='cli'); "
-            "print(any(m.startswith(('azure.monitor', 'opentelemetry')) for m in sys.modules))") % str(ROOT)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin"}, cwd="/")
+    code = (
+        "import sys; sys.path.insert(0, %r); import function_app; from scout.monitoring.events import emit; "
+        "emit('scout.job.started', job='j', run_id='r', trigger='cli'); "
+        "print(any(m.startswith(('azure.monitor', 'opentelemetry')) for m in sys.modules))"
+    ) % str(ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"}, cwd="/"
+    )
     assert out.stdout.strip() == "False"

@@ -30,8 +30,16 @@ def test_string_agg_ordered_by_another_column_keeps_the_ordered_aggregate():
 
 # Collations: the portable SQL asks for code-point order where Azure SQL's case-insensitive default
 # would make an order or a shown spelling arbitrary; DuckDB's own order is code-point order.
-SPELLINGS = [(1, "lucky me"), (1, "Lucky Me "), (1, "Lucky Me"), (1, "LUCKY ME"), (2, "Niña"), (2, "nina"),
-             (2, None), (3, None)]
+SPELLINGS = [
+    (1, "lucky me"),
+    (1, "Lucky Me "),
+    (1, "Lucky Me"),
+    (1, "LUCKY ME"),
+    (2, "Niña"),
+    (2, "nina"),
+    (2, None),
+    (3, None),
+]
 
 
 @pytest.fixture
@@ -44,7 +52,8 @@ def spellings():
 
 def test_a_binary_collation_is_dropped_for_duckdb_which_compares_code_points_already(spellings):
     translated = tsql_statement_to_duckdb(
-        "SELECT k, MIN(RTRIM(p) COLLATE Latin1_General_100_BIN2) AS shown FROM t GROUP BY k")
+        "SELECT k, MIN(RTRIM(p) COLLATE Latin1_General_100_BIN2) AS shown FROM t GROUP BY k"
+    )
 
     assert "COLLATE" not in translated.upper()
     assert dict(spellings.execute(translated).fetchall()) == {1: "LUCKY ME", 2: "Niña", 3: None}
@@ -52,8 +61,10 @@ def test_a_binary_collation_is_dropped_for_duckdb_which_compares_code_points_alr
 
 @pytest.mark.parametrize("direction", ["", " DESC"])
 def test_string_agg_ordered_by_a_binary_collation_takes_the_sorted_list_path(spellings, direction):
-    tsql = (f"SELECT k, STRING_AGG(p, '; ') WITHIN GROUP (ORDER BY p COLLATE Latin1_General_100_BIN2{direction}) "
-            "AS x FROM t GROUP BY k")
+    tsql = (
+        f"SELECT k, STRING_AGG(p, '; ') WITHIN GROUP (ORDER BY p COLLATE Latin1_General_100_BIN2{direction}) "
+        "AS x FROM t GROUP BY k"
+    )
     native = f"SELECT k, string_agg(p, '; ' ORDER BY p{direction}) AS x FROM t GROUP BY k"
 
     translated = tsql_statement_to_duckdb(tsql)

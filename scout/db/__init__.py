@@ -22,7 +22,7 @@ class NoDatabase(ConfigError):
 def parse_database_url(url: str) -> tuple[str, str, str]:
     """(scheme, server, database-or-path) for a ``duckdb:///path`` or ``mssql://server/db`` URL."""
     if url.startswith("duckdb:///"):
-        path = url[len("duckdb:///"):]
+        path = url[len("duckdb:///") :]
         if not path:
             raise ConfigError("SCOUT_DATABASE_URL: duckdb:/// needs a file path, e.g. duckdb:///.scout/scout.duckdb")
         return "duckdb", "", path
@@ -51,10 +51,14 @@ def connect(settings: Settings | None = None, *, create: bool = False) -> Databa
 
         check_file_name(name)
         if not create and name != ":memory:" and not os.path.exists(name):
-            raise NoDatabase(f"no database at {os.path.abspath(name)} (run scout migrate apply first, or fix "
-                             "SCOUT_DATABASE_URL)")
-        return DuckDBDatabase(name, open_timeout_seconds=settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
-                              memory_limit=settings["SCOUT_DUCKDB_MEMORY_LIMIT"])
+            raise NoDatabase(
+                f"no database at {os.path.abspath(name)} (run scout migrate apply first, or fix SCOUT_DATABASE_URL)"
+            )
+        return DuckDBDatabase(
+            name,
+            open_timeout_seconds=settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
+            memory_limit=settings["SCOUT_DUCKDB_MEMORY_LIMIT"],
+        )
     from scout.db.mssql_backend import connect_mssql
 
     return connect_mssql(server, name, settings)

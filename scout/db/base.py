@@ -98,13 +98,15 @@ class Database:
         columns, chunks = self.stream(tsql, params)
         return [dict(zip(columns, row)) for chunk in chunks for row in chunk]
 
-    def stream(self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
-               ) -> tuple[list[str], Iterator[list[Row]]]:
+    def stream(
+        self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
+    ) -> tuple[list[str], Iterator[list[Row]]]:
         """Column names and an iterator of row chunks: memory stays bounded by ``chunk_size``."""
         raise NotImplementedError
 
-    def stream_arrow(self, tsql: str, params: Sequence[Any] = (), batch_size: int = 50_000,
-                     schema: Any = None) -> Iterator[Any]:
+    def stream_arrow(
+        self, tsql: str, params: Sequence[Any] = (), batch_size: int = 50_000, schema: Any = None
+    ) -> Iterator[Any]:
         """Arrow record batches of at most ``batch_size`` rows (typed by ``schema`` when given)."""
         import pyarrow as pa
 
@@ -149,8 +151,7 @@ class Database:
         else:
             self.commit()
 
-    def retry_transaction(self, work: Callable[[Database], T], *, attempts: int = 8,
-                          what: str = "transaction") -> T:
+    def retry_transaction(self, work: Callable[[Database], T], *, attempts: int = 8, what: str = "transaction") -> T:
         """Run ``work(db)`` in a transaction; when it loses a write conflict or a deadlock (the engine rolled
         it back whole), run it again from the start after a short random pause. ``work`` must only touch
         the database (no side effects outside it), so running it again is safe."""
@@ -161,8 +162,7 @@ class Database:
             except TransactionConflict as exc:
                 if attempt == attempts:
                     raise TransactionConflict(f"{what} lost {attempts} write conflicts in a row: {exc}") from None
-                log.info("%s lost a write conflict (attempt %d/%d), running it again: %s", what, attempt,
-                         attempts, exc)
+                log.info("%s lost a write conflict (attempt %d/%d), running it again: %s", what, attempt, attempts, exc)
                 time.sleep(random.uniform(0.005, 0.02) * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 

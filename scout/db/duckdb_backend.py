@@ -47,7 +47,8 @@ def check_file_name(path: str) -> None:
         raise ConfigError(
             f"SCOUT_DATABASE_URL: a DuckDB file named {os.path.basename(path)!r} gets the catalog name "
             f"{catalog!r}, which collides with the schema {catalog.lower()}: name the file differently, "
-            "e.g. scout.duckdb")
+            "e.g. scout.duckdb"
+        )
 
 
 class _Borrowed:
@@ -86,8 +87,9 @@ class DuckDBDatabase(Database):
         try:
             memory_limit = parse_memory_limit(memory_limit or "")
         except ValueError as exc:
-            raise ConfigError(f"setting SCOUT_DUCKDB_MEMORY_LIMIT has an invalid value {memory_limit!r}: "
-                              f"{exc}") from None
+            raise ConfigError(
+                f"setting SCOUT_DUCKDB_MEMORY_LIMIT has an invalid value {memory_limit!r}: {exc}"
+            ) from None
         self.path = path
         self.display_name = f"duckdb:///{path}"
         if path != ":memory:":
@@ -96,8 +98,9 @@ class DuckDBDatabase(Database):
             try:
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             except OSError as exc:
-                raise ConfigError(f"SCOUT_DATABASE_URL: cannot create the folder of {os.path.abspath(path)}: "
-                                  f"{exc.strerror or exc}") from None
+                raise ConfigError(
+                    f"SCOUT_DATABASE_URL: cannot create the folder of {os.path.abspath(path)}: {exc.strerror or exc}"
+                ) from None
         # One process at a time may hold a DuckDB file; another job's process waits its turn.
         started = time.monotonic()
         deadline = started + open_timeout_seconds
@@ -111,8 +114,9 @@ class DuckDBDatabase(Database):
                 if "lock" not in str(exc).lower() and not being_created:
                     raise DatabaseError(f"cannot open {self.display_name}: {exc}") from None
                 if time.monotonic() >= deadline:
-                    raise LockTimeout(f"another run holds {self.display_name} "
-                                      f"(waited {open_timeout_seconds:g} s for it)") from None
+                    raise LockTimeout(
+                        f"another run holds {self.display_name} (waited {open_timeout_seconds:g} s for it)"
+                    ) from None
                 time.sleep(0.05)
         if memory_limit:  # normalised above: digits and a known unit only
             self._conn.execute(f"SET memory_limit = '{memory_limit}'")
@@ -164,8 +168,9 @@ class DuckDBDatabase(Database):
     def query(self, tsql: str, params: Sequence[Any] = ()) -> list[Row]:
         return [tuple(r) for r in self._run(self.sql(tsql), params).fetchall()]
 
-    def stream(self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
-               ) -> tuple[list[str], Iterator[list[Row]]]:
+    def stream(
+        self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
+    ) -> tuple[list[str], Iterator[list[Row]]]:
         cursor = self._stream_cursor()
         try:
             cursor.execute(self.sql(tsql), list(params))
@@ -176,8 +181,9 @@ class DuckDBDatabase(Database):
 
         return columns, fetch_chunks(cursor, chunk_size, lambda exc: f"{type(exc).__name__}: {exc}")
 
-    def stream_arrow(self, tsql: str, params: Sequence[Any] = (), batch_size: int = 50_000,
-                     schema: Any = None) -> Iterator[Any]:
+    def stream_arrow(
+        self, tsql: str, params: Sequence[Any] = (), batch_size: int = 50_000, schema: Any = None
+    ) -> Iterator[Any]:
         """DuckDB hands out Arrow batches natively: no Python object per value."""
         cursor = self._stream_cursor()
         try:

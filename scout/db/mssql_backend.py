@@ -50,9 +50,11 @@ BACKEND_STATEMENTS: dict[str, str] = {
     # NOCOUNT ON: sp_getapplock's own row count would otherwise be a result before the SELECT, and
     # fetchone() would fail ("Previous SQL was not a query"). OFF again before the SELECT: SET NOCOUNT
     # outlives the batch, and the jobs read the row counts later statements report.
-    "application_lock": ("SET NOCOUNT ON; DECLARE @rc INT; EXEC @rc = sp_getapplock @Resource = ?, "
-                         "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = ?; "
-                         "SET NOCOUNT OFF; SELECT @rc AS lock_result;"),
+    "application_lock": (
+        "SET NOCOUNT ON; DECLARE @rc INT; EXEC @rc = sp_getapplock @Resource = ?, "
+        "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = ?; "
+        "SET NOCOUNT OFF; SELECT @rc AS lock_result;"
+    ),
     "application_lock_release": "EXEC sp_releaseapplock @Resource = ?, @LockOwner = 'Session';",
     "application_lock_mode": "SELECT APPLOCK_MODE('public', ?, 'Session');",
     "isolation_snapshot": "SET TRANSACTION ISOLATION LEVEL SNAPSHOT;",
@@ -66,9 +68,11 @@ APPLOCK_FAILURES = {
     -999: "parameter validation or other call error",
 }
 
-SNAPSHOT_HELP = ("snapshot isolation is not allowed in this database (Msg 3952); an administrator enables it "
-                 "once with 'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON' "
-                 "(infra/sql/grant-app-identity.sql does it; see the README, 'Azure SQL and credentials')")
+SNAPSHOT_HELP = (
+    "snapshot isolation is not allowed in this database (Msg 3952); an administrator enables it "
+    "once with 'ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON' "
+    "(infra/sql/grant-app-identity.sql does it; see the README, 'Azure SQL and credentials')"
+)
 
 
 def _nothing(cursor: Any) -> None:
@@ -88,12 +92,22 @@ class MssqlDatabase(Database):
 
     dialect = "tsql"
 
-    def __init__(self, server: str, database: str, settings: Settings, *,
-                 connect_fn: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        server: str,
+        database: str,
+        settings: Settings,
+        *,
+        connect_fn: Callable[..., Any] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.server, self.database, self.settings = server, database, settings
         self.display_name = f"mssql://{server}/{database}"
-        self.policy = RetryPolicy(settings["SCOUT_RETRY_ATTEMPTS"], settings["SCOUT_RETRY_FIRST_WAIT_SECONDS"],
-                                  settings["SCOUT_RETRY_MAX_WAIT_SECONDS"])
+        self.policy = RetryPolicy(
+            settings["SCOUT_RETRY_ATTEMPTS"],
+            settings["SCOUT_RETRY_FIRST_WAIT_SECONDS"],
+            settings["SCOUT_RETRY_MAX_WAIT_SECONDS"],
+        )
         self._connect_fn = connect_fn
         self._sleep = sleep
         self._conn: Any = None
@@ -106,8 +120,14 @@ class MssqlDatabase(Database):
     def _connection_string(self) -> tuple[str, dict[int, bytes]]:
         driver = self.settings["SCOUT_ODBC_DRIVER"]
         host, _, port = self.server.partition(",")
-        parts = [f"Driver={{{driver}}}", f"Server=tcp:{host},{port or 1433}", f"Database={self.database}",
-                 "Encrypt=yes", "TrustServerCertificate=no", "Connection Timeout=30"]
+        parts = [
+            f"Driver={{{driver}}}",
+            f"Server=tcp:{host},{port or 1433}",
+            f"Database={self.database}",
+            "Encrypt=yes",
+            "TrustServerCertificate=no",
+            "Connection Timeout=30",
+        ]
         attrs: dict[int, bytes] = {}
         auth = self.settings["SCOUT_SQL_AUTH"]
         if auth == "entra":
@@ -171,10 +191,17 @@ class MssqlDatabase(Database):
                 if attempt > len(waits):
                     raise TransientDatabaseError(
                         f"{what} on {self.display_name} failed {attempt} time(s) with transient faults; "
-                        f"last cause{' (reconnecting)' if doing != what else ''}: {describe_error(exc)}") from None
+                        f"last cause{' (reconnecting)' if doing != what else ''}: {describe_error(exc)}"
+                    ) from None
                 wait = waits[attempt - 1]
-                log.warning("transient fault on %s (attempt %d/%d), retrying in %.1f s: %s",
-                            doing, attempt, self.policy.attempts, wait, describe_error(exc))
+                log.warning(
+                    "transient fault on %s (attempt %d/%d), retrying in %.1f s: %s",
+                    doing,
+                    attempt,
+                    self.policy.attempts,
+                    wait,
+                    describe_error(exc),
+                )
                 self._sleep(wait)
                 reconnecting = reconnect
 
@@ -206,15 +233,15 @@ class MssqlDatabase(Database):
             return exc
         cause = describe_error(exc)
         if is_conflict(exc):
-            return TransactionConflict(f"{what} lost a conflict inside a transaction, which the server rolled "
-                                       f"back: {cause}")
+            return TransactionConflict(
+                f"{what} lost a conflict inside a transaction, which the server rolled back: {cause}"
+            )
         if SNAPSHOT_NOT_ALLOWED in error_numbers(error_parts(exc)[1]):
             return DatabaseError(f"{what} failed: {SNAPSHOT_HELP}: {cause}")
         kind = TransientDatabaseError if is_transient(exc) else DatabaseError
         return kind(f"{what} failed inside a transaction (not retried: the transaction is lost with it): {cause}")
 
-    def _cursor_run(self, sql: str, params: Sequence[Any], fetch: Callable[[Any], Any],
-                    what: str = "statement") -> Any:
+    def _cursor_run(self, sql: str, params: Sequence[Any], fetch: Callable[[Any], Any], what: str = "statement") -> Any:
         if self._in_transaction:
             try:
                 return self._run(sql, params, fetch)
@@ -271,11 +298,13 @@ class MssqlDatabase(Database):
 
         self._with_retry("bulk insert", all_or_nothing, reconnect=True)
 
-    def stream(self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
-               ) -> tuple[list[str], Iterator[list[Row]]]:
+    def stream(
+        self, tsql: str, params: Sequence[Any] = (), chunk_size: int = 10_000
+    ) -> tuple[list[str], Iterator[list[Row]]]:
         """Columns and row chunks. Outside a transaction opening the query is retried; inside one it is
         not (a reconnect would read the rest outside the transaction). Rows already handed out are never
         read again: a fault mid-stream is an error."""
+
         def open_cursor() -> Any:
             cursor = self._connection().cursor()
             try:
@@ -393,8 +422,12 @@ class MssqlDatabase(Database):
         """``sp_getapplock`` (exclusive, session owner, bounded wait) on this connection, which will not
         reconnect silently while the lock is held."""
         try:
-            row = self._cursor_run(BACKEND_STATEMENTS["application_lock"], (name, int(timeout_seconds * 1000)),
-                                   lambda c: c.fetchone(), "take the lock")
+            row = self._cursor_run(
+                BACKEND_STATEMENTS["application_lock"],
+                (name, int(timeout_seconds * 1000)),
+                lambda c: c.fetchone(),
+                "take the lock",
+            )
         except DatabaseError:
             self._release_quietly(name)  # the call may have got the lock before the batch failed
             raise

@@ -11,10 +11,30 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-TRANSIENT_ERROR_NUMBERS = frozenset({
-    4060, 40197, 40501, 40613, 49918, 49919, 49920, 4221, 615, 10928, 10929, 10936,
-    10053, 10054, 10060, 233, 64, 40143, 40540, 1205,
-})
+TRANSIENT_ERROR_NUMBERS = frozenset(
+    {
+        4060,
+        40197,
+        40501,
+        40613,
+        49918,
+        49919,
+        49920,
+        4221,
+        615,
+        10928,
+        10929,
+        10936,
+        10053,
+        10054,
+        10060,
+        233,
+        64,
+        40143,
+        40540,
+        1205,
+    }
+)
 TRANSIENT_SQLSTATES = frozenset({"HYT00", "HYT01", "08S01", "08001"})
 #: The server rolled the whole transaction back and says to run it again: deadlock victim (1205), snapshot
 #: update conflict (3960). Inside a transaction these are a TransactionConflict, not a retry of one statement.
@@ -67,5 +87,5 @@ class RetryPolicy:
     def waits(self, rng: Callable[[], float] = random.random) -> Iterator[float]:
         """The waits between attempts (one fewer than attempts)."""
         for retry in range(self.attempts - 1):
-            base = self.first_wait * (2 ** retry)
+            base = self.first_wait * (2**retry)
             yield min(self.max_wait, base * (1 + 0.25 * rng()))

@@ -21,8 +21,11 @@ from sqlglot import exp
 
 _UTC_NOW_FUNCTIONS = {"SYSUTCDATETIME", "GETUTCDATE", "SYSDATETIME", "GETDATE"}
 _TEXT_TYPES = {
-    exp.DataType.Type.NVARCHAR, exp.DataType.Type.VARCHAR, exp.DataType.Type.NCHAR,
-    exp.DataType.Type.CHAR, exp.DataType.Type.TEXT,
+    exp.DataType.Type.NVARCHAR,
+    exp.DataType.Type.VARCHAR,
+    exp.DataType.Type.NCHAR,
+    exp.DataType.Type.CHAR,
+    exp.DataType.Type.TEXT,
 }
 
 
@@ -57,12 +60,15 @@ def _sorted_string_agg(node: exp.GroupConcat) -> exp.Expression | None:
     if _without_binary_collation(key.this) != _without_binary_collation(order.this):
         return None
     value = _without_binary_collation(order.this).transform(_fix_node)
-    kept = exp.Filter(this=exp.Anonymous(this="LIST", expressions=[value.copy()]),
-                      expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+    kept = exp.Filter(
+        this=exp.Anonymous(this="LIST", expressions=[value.copy()]),
+        expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))),
+    )
     direction = exp.Literal.string("DESC" if key.args.get("desc") else "ASC")
     separator = node.args.get("separator") or exp.Literal.string(",")
-    return exp.Anonymous(this="ARRAY_TO_STRING",
-                         expressions=[exp.Anonymous(this="LIST_SORT", expressions=[kept, direction]), separator])
+    return exp.Anonymous(
+        this="ARRAY_TO_STRING", expressions=[exp.Anonymous(this="LIST_SORT", expressions=[kept, direction]), separator]
+    )
 
 
 def _fix_node(node: exp.Expression) -> exp.Expression:
@@ -85,8 +91,7 @@ def _fix_node(node: exp.Expression) -> exp.Expression:
             return exp.DataType.build("VARCHAR")
         if node.this in (exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY):
             return exp.DataType.build("BLOB")
-        if node.this in (exp.DataType.Type.DATETIME2, exp.DataType.Type.DATETIME,
-                         exp.DataType.Type.SMALLDATETIME):
+        if node.this in (exp.DataType.Type.DATETIME2, exp.DataType.Type.DATETIME, exp.DataType.Type.SMALLDATETIME):
             return exp.DataType.build("TIMESTAMP")
     if isinstance(node, exp.Anonymous) and node.name.upper() in _UTC_NOW_FUNCTIONS:
         return sqlglot.parse_one("CAST(timezone('UTC', now()) AS TIMESTAMP)", read="duckdb")

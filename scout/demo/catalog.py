@@ -2,16 +2,44 @@
 covers every category and brand the persona rules name (and more)."""
 
 REGIONS = (
-    ("NCR", "Quezon City"), ("CAR", "Baguio"), ("Region I", "San Fernando"), ("Region II", "Tuguegarao"),
-    ("Region III", "Angeles"), ("Region IV-A", "Calamba"), ("MIMAROPA", "Calapan"), ("Region V", "Legazpi"),
-    ("Region VI", "Iloilo City"), ("Region VII", "Cebu City"), ("Region VIII", "Tacloban"),
-    ("Region IX", "Zamboanga City"), ("Region X", "Cagayan de Oro"), ("Region XI", "Davao City"),
-    ("Region XII", "General Santos"), ("Region XIII", "Butuan"), ("BARMM", "Cotabato City"), ("NIR", "Bacolod"),
+    ("NCR", "Quezon City"),
+    ("CAR", "Baguio"),
+    ("Region I", "San Fernando"),
+    ("Region II", "Tuguegarao"),
+    ("Region III", "Angeles"),
+    ("Region IV-A", "Calamba"),
+    ("MIMAROPA", "Calapan"),
+    ("Region V", "Legazpi"),
+    ("Region VI", "Iloilo City"),
+    ("Region VII", "Cebu City"),
+    ("Region VIII", "Tacloban"),
+    ("Region IX", "Zamboanga City"),
+    ("Region X", "Cagayan de Oro"),
+    ("Region XI", "Davao City"),
+    ("Region XII", "General Santos"),
+    ("Region XIII", "Butuan"),
+    ("BARMM", "Cotabato City"),
+    ("NIR", "Bacolod"),
 )
 
-OWNERS = ("Aling Nena", "Mang Tonyo", "Aling Niña", "Kuya Jun", "Ate Lorna", "Mang Berto", "Aling Pacing",
-          "Tita Baby", "Mang Kanor", "Ate Joy", "Lola Pilar", "Kuya Dodong", "Aling Rosing", "Mang Isko",
-          "Ate Mylene", "Tatay Ben")
+OWNERS = (
+    "Aling Nena",
+    "Mang Tonyo",
+    "Aling Niña",
+    "Kuya Jun",
+    "Ate Lorna",
+    "Mang Berto",
+    "Aling Pacing",
+    "Tita Baby",
+    "Mang Kanor",
+    "Ate Joy",
+    "Lola Pilar",
+    "Kuya Dodong",
+    "Aling Rosing",
+    "Mang Isko",
+    "Ate Mylene",
+    "Tatay Ben",
+)
 
 # (product, brand, category, unit price in PHP)
 PRODUCTS = (
@@ -62,5 +90,15 @@ PRODUCTS = (
 
 MOODS = ("Happy", "Neutral", "Rushed", "Satisfied", "Tired", "Curious")
 
-FILLERS = ("pabili po", "magkano po ito", "salamat po", "meron pa ba", "sige po", "pakisuyo",
-           "isa pa nga", "wala na po bang iba", "ok lang", "bukas ulit")
+FILLERS = (
+    "pabili po",
+    "magkano po ito",
+    "salamat po",
+    "meron pa ba",
+    "sige po",
+    "pakisuyo",
+    "isa pa nga",
+    "wala na po bang iba",
+    "ok lang",
+    "bukas ulit",
+)

@@ -15,13 +15,21 @@ from scout.config import Settings
 from scout.errors import InvalidInput
 from scout.jobs.runs import JobContext, run_job
 
-ALREADY_FILLED = ("the source tables already hold {existing:,} transactions: use --replace to start over "
-                  "(never mixing two seeds)")
+ALREADY_FILLED = (
+    "the source tables already hold {existing:,} transactions: use --replace to start over (never mixing two seeds)"
+)
 
 
-def seed(*, trigger: str, transactions: int = 12047, seed: int = 42, replace: bool = False,
-         only_if_empty: bool = False, settings: Settings | None = None,
-         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def seed(
+    *,
+    trigger: str,
+    transactions: int = 12047,
+    seed: int = 42,
+    replace: bool = False,
+    only_if_empty: bool = False,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Recorded job ``demo.seed``. With ``only_if_empty`` an already filled database is left alone, and a
     database other than the embedded one is skipped (``scout run`` against Azure SQL); without it, such a
     database is refused. Either way nothing connects to it. The database must exist and be migrated:
@@ -54,7 +62,9 @@ def seed(*, trigger: str, transactions: int = 12047, seed: int = 42, replace: bo
                 raise InvalidInput(ALREADY_FILLED.format(existing=existing))
             # whatever is left (the old seed, orphan rows, what was derived from them) goes in the same
             # transaction as the new rows arrive: a new seed may reuse ids, and never inherits anything
-            return {"skipped": False, **seed_demo(ctx.db, transactions=transactions, seed=seed, replace=True,
-                                                  progress=ctx.progress)}
+            return {
+                "skipped": False,
+                **seed_demo(ctx.db, transactions=transactions, seed=seed, replace=True, progress=ctx.progress),
+            }
 
         return run_job("demo.seed", trigger, body, settings=settings, progress=progress, db=db)

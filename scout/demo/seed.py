@@ -23,19 +23,28 @@ from scout.db.collation import key
 from scout.demo import catalog
 from scout.errors import InvalidInput
 
-SOURCE_TABLES = ("dbo.v_insight_base", "dbo.SalesInteractions", "dbo.TransactionItems", "dbo.Transactions",
-                 "dbo.Stores")
+SOURCE_TABLES = (
+    "dbo.v_insight_base",
+    "dbo.SalesInteractions",
+    "dbo.TransactionItems",
+    "dbo.Transactions",
+    "dbo.Stores",
+)
 # What the jobs derived from the source rows, per transaction id: a new seed reusing an id must not
 # inherit the old transaction's basket summary or persona.
 DERIVED_TABLES = ("ref.transaction_personas", "ref.transaction_baskets")
-EMBEDDED_ONLY = ("demo data is seeded only into the embedded DuckDB database (SCOUT_DATABASE_URL=duckdb:///<path>): "
-                 "{what} is a production database whose source objects belong to ingestion")
+EMBEDDED_ONLY = (
+    "demo data is seeded only into the embedded DuckDB database (SCOUT_DATABASE_URL=duckdb:///<path>): "
+    "{what} is a production database whose source objects belong to ingestion"
+)
 MAX_TRANSACTIONS = 20_000_000
-MAX_SEED = 2 ** 63 - 1
+MAX_SEED = 2**63 - 1
 START = np.datetime64("2025-09-01T00:00:00")
 DAYS = 30
 # Share of transactions per hour of day: a morning and an evening peak, a thin night.
-HOURLY = np.array([1, .6, .4, .3, .5, 1.5, 3.5, 5, 5, 4.5, 4.5, 5.5, 6, 5, 4.5, 4.5, 5.5, 7, 7.5, 6.5, 5, 3.5, 2.5, 1.5])
+HOURLY = np.array(
+    [1, 0.6, 0.4, 0.3, 0.5, 1.5, 3.5, 5, 5, 4.5, 4.5, 5.5, 6, 5, 4.5, 4.5, 5.5, 7, 7.5, 6.5, 5, 3.5, 2.5, 1.5]
+)
 
 
 def _rules(db: Database) -> list[dict[str, Any]]:
@@ -84,8 +93,13 @@ def generate(transactions: int, seed: int, rules: list[dict[str, Any]]) -> dict[
     store_ids = np.arange(1, 49)
     stores = {
         "store_id": store_ids,
-        "store_name": np.array([f"{catalog.OWNERS[i % len(catalog.OWNERS)]}'s Sari-Sari #{i // len(catalog.OWNERS) + 1}"
-                                for i in range(48)], dtype=object),
+        "store_name": np.array(
+            [
+                f"{catalog.OWNERS[i % len(catalog.OWNERS)]}'s Sari-Sari #{i // len(catalog.OWNERS) + 1}"
+                for i in range(48)
+            ],
+            dtype=object,
+        ),
         "region": np.array([catalog.REGIONS[i % 18][0] for i in range(48)], dtype=object),
         "city": np.array([catalog.REGIONS[i % 18][1] for i in range(48)], dtype=object),
     }
@@ -115,8 +129,12 @@ def generate(transactions: int, seed: int, rules: list[dict[str, Any]]) -> dict[
             gender[mask] = rng.choice(np.array(rule["genders"], dtype=object), m)
     age[rng.random(n) < 0.10] = np.nan
     gender[rng.random(n) < 0.08] = None
-    txn_ts = (START + day.astype("timedelta64[D]") + hour.astype("timedelta64[h]")
-              + rng.integers(0, 3600, n).astype("timedelta64[s]"))
+    txn_ts = (
+        START
+        + day.astype("timedelta64[D]")
+        + hour.astype("timedelta64[h]")
+        + rng.integers(0, 3600, n).astype("timedelta64[s]")
+    )
 
     # basket lines: 1-6 per transaction; persona shoppers lean to their rule's categories
     lines = np.minimum(1 + rng.geometric(0.45, n) - 1, 6)
@@ -160,23 +178,39 @@ def generate(transactions: int, seed: int, rules: list[dict[str, Any]]) -> dict[
 
     return {
         "dbo.Stores": stores,
-        "dbo.Transactions": {"canonical_tx_id": tx_ids, "store_id": store_of_tx, "txn_ts": txn_ts,
-                             "total_amount": total_amount, "total_items": total_items},
-        "dbo.TransactionItems": {"canonical_tx_id": tx_ids[tx_of_line], "line_no": line_no,
-                                 "product_name": np.array([p[0] for p in products], dtype=object)[product],
-                                 "brand": np.array([p[1] for p in products], dtype=object)[product],
-                                 "category": categories.astype(object)[product],
-                                 "quantity": quantity, "unit_price": prices[product]},
-        "dbo.SalesInteractions": {"InteractionID": np.array([f"IX{seed % 1000:03d}-{i:09d}" for i in range(m)], dtype=object),
-                                  "canonical_tx_id": tx_ids[tx_of_ix], "StoreID": store_of_tx[tx_of_ix],
-                                  "TransactionDate": np.where(no_ts, np.datetime64("NaT"), ix_ts),
-                                  "Age": age[tx_of_ix], "Gender": gender[tx_of_ix],
-                                  "EmotionalState": emotional, "TranscriptionText": transcripts},
+        "dbo.Transactions": {
+            "canonical_tx_id": tx_ids,
+            "store_id": store_of_tx,
+            "txn_ts": txn_ts,
+            "total_amount": total_amount,
+            "total_items": total_items,
+        },
+        "dbo.TransactionItems": {
+            "canonical_tx_id": tx_ids[tx_of_line],
+            "line_no": line_no,
+            "product_name": np.array([p[0] for p in products], dtype=object)[product],
+            "brand": np.array([p[1] for p in products], dtype=object)[product],
+            "category": categories.astype(object)[product],
+            "quantity": quantity,
+            "unit_price": prices[product],
+        },
+        "dbo.SalesInteractions": {
+            "InteractionID": np.array([f"IX{seed % 1000:03d}-{i:09d}" for i in range(m)], dtype=object),
+            "canonical_tx_id": tx_ids[tx_of_ix],
+            "StoreID": store_of_tx[tx_of_ix],
+            "TransactionDate": np.where(no_ts, np.datetime64("NaT"), ix_ts),
+            "Age": age[tx_of_ix],
+            "Gender": gender[tx_of_ix],
+            "EmotionalState": emotional,
+            "TranscriptionText": transcripts,
+        },
         "dbo.v_insight_base": {"sessionId": tx_ids[tx_of_insight], "substitution_event": substitution},
     }
 
 
-def _transcripts(rng: np.random.Generator, persona_of_ix: np.ndarray, rules: list[dict[str, Any]], m: int) -> np.ndarray:
+def _transcripts(
+    rng: np.random.Generator, persona_of_ix: np.ndarray, rules: list[dict[str, Any]], m: int
+) -> np.ndarray:
     """Taglish snippets on ~40 % of interactions; persona shoppers often say one of their rule's terms."""
     fillers = np.array(catalog.FILLERS, dtype=object)
     has_text = rng.random(m) < 0.4
@@ -195,8 +229,14 @@ def _transcripts(rng: np.random.Generator, persona_of_ix: np.ndarray, rules: lis
     return out
 
 
-def seed_demo(db: Database, *, transactions: int = 12047, seed: int = 42, replace: bool = False,
-              progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def seed_demo(
+    db: Database,
+    *,
+    transactions: int = 12047,
+    seed: int = 42,
+    replace: bool = False,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
     """Fill the (empty) source tables of the embedded database; returns the row count of each. With
     ``replace``, what they held and what was derived from it is deleted in the same transaction."""
     require_embedded(db)
@@ -212,8 +252,12 @@ def seed_demo(db: Database, *, transactions: int = 12047, seed: int = 42, replac
         for table in reversed(SOURCE_TABLES):
             counts[table] = write_table(db, table, data[table], progress)
     progress(f"seeded in {time.perf_counter() - started:.1f} s")
-    return {"transactions": transactions, "seed": seed, "rows": counts,
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "transactions": transactions,
+        "seed": seed,
+        "rows": counts,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def write_table(db: Database, table: str, columns: dict[str, np.ndarray], progress: Callable[[str], None]) -> int:

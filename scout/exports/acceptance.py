@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-ALLOW_SHRINK_HINT = "pass --allow-shrink (HTTP: \"allow_shrink\": true) if that is intended"
+ALLOW_SHRINK_HINT = 'pass --allow-shrink (HTTP: "allow_shrink": true) if that is intended'
 
 
 def full_export_rows(manifest: dict[str, Any] | None) -> int | None:
@@ -58,8 +58,10 @@ class Acceptance:
             return "0 rows: an empty export never replaces the latest one"
         expected = self.expected_rows
         if expected is not None and self.export_rows * 2 < expected:
-            return (f"{self.export_rows} rows is fewer than half of the {expected} expected from the latest "
-                    f"full export ({self.reference_rows} rows)")
+            return (
+                f"{self.export_rows} rows is fewer than half of the {expected} expected from the latest "
+                f"full export ({self.reference_rows} rows)"
+            )
         return None
 
     @property
@@ -84,8 +86,11 @@ class Acceptance:
     def lines(self) -> list[str]:
         """The acceptance lines the team prints after every refresh (with the previous export's rows,
         when there is one, and a shrink that was allowed)."""
-        lines = [f"base transactions: {self.base_transactions}", f"export rows: {self.export_rows}",
-                 f"unique Transaction_IDs: {self.unique_ids}"]
+        lines = [
+            f"base transactions: {self.base_transactions}",
+            f"export rows: {self.export_rows}",
+            f"unique Transaction_IDs: {self.unique_ids}",
+        ]
         if self.previous_export_rows is not None:
             lines.append(f"previous export rows: {self.previous_export_rows}")
         if self.shrink and self.allow_shrink:

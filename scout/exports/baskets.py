@@ -72,16 +72,18 @@ LEFT JOIN other_products AS o ON o.canonical_tx_id = p.canonical_tx_id
 """
 
 
-def summarize(db: Database, points: list[Any], *, full: bool = False,
-              progress: Callable[[str], None] = lambda _m: None) -> int:
+def summarize(
+    db: Database, points: list[Any], *, full: bool = False, progress: Callable[[str], None] = lambda _m: None
+) -> int:
     """Summarize the baskets not yet summarized (all of them when ``full``), one range between
     ``points`` (scout.exports.ranges) at a time; returns how many."""
     if full:
         with db.transaction():
             db.execute("DELETE FROM ref.transaction_baskets")
     done = 0
-    for (condition, params), (summary_condition, _) in zip(conditions("t.canonical_tx_id", points),
-                                                           conditions("b.canonical_tx_id", points)):
+    for (condition, params), (summary_condition, _) in zip(
+        conditions("t.canonical_tx_id", points), conditions("b.canonical_tx_id", points)
+    ):
         unsummarized = UNSUMMARIZED.format(summary_range=summary_condition, range=condition)
         with db.transaction():
             added = db.execute(SUMMARIZE.format(unsummarized=unsummarized), params + params)

@@ -98,8 +98,14 @@ def _owner_gone(folder: Path) -> int | None:
     return fd
 
 
-def remove_leftovers(folder: Path, *, staging_prefix: str, older_than_seconds: float,
-                     temp_files: re.Pattern[str] | None = None, now: float | None = None) -> list[str]:
+def remove_leftovers(
+    folder: Path,
+    *,
+    staging_prefix: str,
+    older_than_seconds: float,
+    temp_files: re.Pattern[str] | None = None,
+    now: float | None = None,
+) -> list[str]:
     """Remove from ``folder`` the staging folders (names starting with ``staging_prefix``) and temporary
     files (names matching ``temp_files``) of killed exports: untouched for longer than ``older_than_seconds``
     and, for a staging folder, not locked by a live export. Returns the names removed."""
@@ -157,8 +163,9 @@ class LocalDestination:
     def remove_leftovers(self) -> list[str]:
         """Staging folders and temporary pointers of killed exports (untouched for longer than the lease,
         their export gone); never a live export's."""
-        return remove_leftovers(self.flat, staging_prefix=STAGING_PREFIX, temp_files=TEMP_POINTER,
-                                older_than_seconds=self.lease_seconds)
+        return remove_leftovers(
+            self.flat, staging_prefix=STAGING_PREFIX, temp_files=TEMP_POINTER, older_than_seconds=self.lease_seconds
+        )
 
     def publish(self, staging: Path, folder: str, manifest: dict[str, Any]) -> str:
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -167,8 +174,9 @@ class LocalDestination:
         try:
             os.rename(staging, final)
             pointer = self.flat / f".{LATEST}.{folder}.tmp"
-            pointer.write_text(json.dumps({**manifest, "folder": folder, "location": str(final)}, indent=2),
-                               encoding="utf-8")
+            pointer.write_text(
+                json.dumps({**manifest, "folder": folder, "location": str(final)}, indent=2), encoding="utf-8"
+            )
             os.replace(pointer, self.flat / LATEST)
         finally:
             _staging_locks.release(staging)
@@ -206,7 +214,8 @@ class BlobDestination:
             from azure.core.exceptions import ResourceExistsError
 
             self._container = blob_service_for(self.account_url, self.settings).get_container_client(
-                self.container_name)
+                self.container_name
+            )
             try:
                 self._container.create_container()
             except ResourceExistsError:
@@ -229,8 +238,9 @@ class BlobDestination:
 
     def remove_leftovers(self) -> list[str]:
         """Local staging folders of killed exports (untouched for longer than the lease, their export gone)."""
-        return remove_leftovers(self.staging_root(), staging_prefix=BLOB_STAGING_PREFIX,
-                                older_than_seconds=self.lease_seconds)
+        return remove_leftovers(
+            self.staging_root(), staging_prefix=BLOB_STAGING_PREFIX, older_than_seconds=self.lease_seconds
+        )
 
     def publish(self, staging: Path, folder: str, manifest: dict[str, Any]) -> str:
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -269,7 +279,8 @@ class BlobDestination:
 
         with storage_errors("reading the latest export"):
             container = blob_service_for(self.account_url, self.settings, fail_fast=True).get_container_client(
-                self.container_name)
+                self.container_name
+            )
             try:
                 data = container.download_blob(f"{self.prefix}/{LATEST}").readall()
             except ResourceNotFoundError:
@@ -316,5 +327,7 @@ def destination_for(out: str | None, settings: Settings) -> LocalDestination | B
     if target.startswith(("http://", "https://")):
         return BlobDestination(target, settings)
     if "://" in target:
-        raise InvalidInput(f"--out must be a folder or an https://<account>.blob.core.windows.net/<container> URL: {target}")
+        raise InvalidInput(
+            f"--out must be a folder or an https://<account>.blob.core.windows.net/<container> URL: {target}"
+        )
     return LocalDestination(target, lease_seconds=float(settings["SCOUT_RUN_LEASE_SECONDS"]))

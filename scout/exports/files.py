@@ -13,9 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("Transaction_ID", "Transaction_Value", "Basket_Size", "Category", "Brand", "Daypart",
-           "Demographics (Age/Gender/Role)", "Weekday_vs_Weekend", "Time of transaction", "Location",
-           "Other_Products", "Was_Substitution")
+COLUMNS = (
+    "Transaction_ID",
+    "Transaction_Value",
+    "Basket_Size",
+    "Category",
+    "Brand",
+    "Daypart",
+    "Demographics (Age/Gender/Role)",
+    "Weekday_vs_Weekend",
+    "Time of transaction",
+    "Location",
+    "Other_Products",
+    "Was_Substitution",
+)
 FORMATS = ("csv", "parquet")
 BASENAME = "scout_flat_export"
 UTF8_BOM = b"\xef\xbb\xbf"  # Excel reads the file as UTF-8 only with it (Niña, not NiÃ±a)
@@ -25,11 +36,22 @@ def schema() -> Any:
     import pyarrow as pa
 
     text = pa.string()
-    return pa.schema([("Transaction_ID", text), ("Transaction_Value", pa.decimal128(18, 2)),
-                      ("Basket_Size", pa.int32()), ("Category", text), ("Brand", text), ("Daypart", text),
-                      ("Demographics (Age/Gender/Role)", text), ("Weekday_vs_Weekend", text),
-                      ("Time of transaction", text), ("Location", text), ("Other_Products", text),
-                      ("Was_Substitution", pa.bool_())])
+    return pa.schema(
+        [
+            ("Transaction_ID", text),
+            ("Transaction_Value", pa.decimal128(18, 2)),
+            ("Basket_Size", pa.int32()),
+            ("Category", text),
+            ("Brand", text),
+            ("Daypart", text),
+            ("Demographics (Age/Gender/Role)", text),
+            ("Weekday_vs_Weekend", text),
+            ("Time of transaction", text),
+            ("Location", text),
+            ("Other_Products", text),
+            ("Was_Substitution", pa.bool_()),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -110,8 +132,9 @@ def read_ahead(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
         worker.join()
 
 
-def write_export(batches: Iterable[Any], folder: Path, formats: tuple[str, ...],
-                 progress: Callable[[str], None] = lambda _m: None) -> Written:
+def write_export(
+    batches: Iterable[Any], folder: Path, formats: tuple[str, ...], progress: Callable[[str], None] = lambda _m: None
+) -> Written:
     """Write every batch to each format. Memory is a few batches, whatever the total."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -129,15 +152,23 @@ def write_export(batches: Iterable[Any], folder: Path, formats: tuple[str, ...],
             sinks.append(_HashingFile(folder / f"{BASENAME}.parquet"))
             # Transaction_ID is unique: a dictionary of it would only be built to be dropped. Min/max
             # statistics are kept where a reader can skip row groups with them (ID ranges, amounts).
-            writers.append(pq.ParquetWriter(sinks[-1], target, compression="zstd",
-                                            use_dictionary=[c for c in COLUMNS if c != "Transaction_ID"],
-                                            write_statistics=["Transaction_ID", "Transaction_Value", "Basket_Size"]))
+            writers.append(
+                pq.ParquetWriter(
+                    sinks[-1],
+                    target,
+                    compression="zstd",
+                    use_dictionary=[c for c in COLUMNS if c != "Transaction_ID"],
+                    write_statistics=["Transaction_ID", "Transaction_Value", "Basket_Size"],
+                )
+            )
         next_report = 250_000
         # each format is written by a thread of its own (the writers release the GIL): the files take
         # as long as the slower of them, not the sum
         stream = read_ahead(batches)
-        with closing(stream), ThreadPoolExecutor(max_workers=max(len(writers) - 1, 1),
-                                                 thread_name_prefix="scout-export") as pool:
+        with (
+            closing(stream),
+            ThreadPoolExecutor(max_workers=max(len(writers) - 1, 1), thread_name_prefix="scout-export") as pool,
+        ):
             for batch in stream:
                 others = [pool.submit(writer.write_batch, batch) for writer in writers[1:]]
                 writers[0].write_batch(batch)

@@ -51,12 +51,16 @@ def count_ids(parquet: Path, part_rows: int = 250_000) -> tuple[int, int, int]:
         if row_groups is None:
             rows, unique, empty = con.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT Transaction_ID), COUNT(*) FILTER (WHERE Transaction_ID IS NULL "
-                "OR Transaction_ID = '') FROM read_parquet(?)", [str(parquet)]).fetchone()
+                "OR Transaction_ID = '') FROM read_parquet(?)",
+                [str(parquet)],
+            ).fetchone()
             return int(rows), int(unique), int(empty)
         unique = empty = 0
         for low, high in id_ranges(row_groups, part_rows):
             distinct, blank = con.execute(
                 "SELECT COUNT(DISTINCT Transaction_ID), COUNT(*) FILTER (WHERE Transaction_ID = '') "
-                "FROM read_parquet(?) WHERE Transaction_ID BETWEEN ? AND ?", [str(parquet), low, high]).fetchone()
+                "FROM read_parquet(?) WHERE Transaction_ID BETWEEN ? AND ?",
+                [str(parquet), low, high],
+            ).fetchone()
             unique, empty = unique + int(distinct), empty + int(blank)
     return meta.num_rows, unique, empty + nulls

@@ -33,7 +33,7 @@ VIEW = "dbo.v_flat_export_sheet"
 EVENT_EXPORT_VALIDATED = "scout.export.validated"
 BATCH_ROWS = 50_000  # rows per Arrow batch
 #: The largest ``limit``: what T-SQL's ``TOP (n)`` takes (BIGINT), and DuckDB's LIMIT.
-MAX_LIMIT = 2 ** 63 - 1
+MAX_LIMIT = 2**63 - 1
 
 
 class ExportRejected(RuntimeError):
@@ -109,8 +109,10 @@ def selections(limit: int | None, points: list[Any]) -> list[tuple[str, tuple[An
     columns = ", ".join(f"[{c}]" for c in files.COLUMNS)
     if limit is not None:
         return [(f"SELECT TOP ({int(limit)}) {columns} FROM {VIEW} ORDER BY Transaction_ID", ())]
-    return [(f"SELECT {columns} FROM {VIEW} WHERE {condition}", params)
-            for condition, params in conditions("Transaction_ID", points)]
+    return [
+        (f"SELECT {columns} FROM {VIEW} WHERE {condition}", params)
+        for condition, params in conditions("Transaction_ID", points)
+    ]
 
 
 def stream_export(db: Database, limit: int | None, points: list[Any]) -> Iterator[Any]:
@@ -124,26 +126,52 @@ def base_count(db: Database, limit: int | None) -> int:
     return base if limit is None else min(base, limit)
 
 
-def inspect_written(parquet: Path, streamed: int, base: int, *, limit: int | None = None,
-                    previous: dict[str, Any] | None = None, allow_shrink: bool = False) -> Acceptance:
+def inspect_written(
+    parquet: Path,
+    streamed: int,
+    base: int,
+    *,
+    limit: int | None = None,
+    previous: dict[str, Any] | None = None,
+    allow_shrink: bool = False,
+) -> Acceptance:
     """The acceptance numbers of the file about to be published, so the check is of the artifact
     itself, whichever database produced it; ``previous`` is the manifest of the latest export (the
     shrink check's reference)."""
     rows, unique, empty = count_ids(parquet)
     previous_rows = (previous.get("counts") or {}).get("export_rows") if previous else None
-    return Acceptance(base, rows, unique, empty, streamed, limit=limit,
-                      previous_export_rows=None if previous_rows is None else int(previous_rows),
-                      reference_rows=full_export_rows(previous), allow_shrink=allow_shrink)
+    return Acceptance(
+        base,
+        rows,
+        unique,
+        empty,
+        streamed,
+        limit=limit,
+        previous_export_rows=None if previous_rows is None else int(previous_rows),
+        reference_rows=full_export_rows(previous),
+        allow_shrink=allow_shrink,
+    )
 
 
 def rules_checksums(db: Database) -> dict[str, int]:
-    return {k: int(v) for k, v in db.query(
-        "SELECT rules_checksum, COUNT(*) FROM ref.transaction_personas GROUP BY rules_checksum")}
+    return {
+        k: int(v)
+        for k, v in db.query("SELECT rules_checksum, COUNT(*) FROM ref.transaction_personas GROUP BY rules_checksum")
+    }
 
 
-def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None = None, limit: int | None = None,
-              formats: tuple[str, ...] = files.FORMATS, full: bool = False, allow_shrink: bool = False,
-              progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def export_in(
+    db: Database,
+    settings: Settings,
+    run_id: str,
+    *,
+    out: str | None = None,
+    limit: int | None = None,
+    formats: tuple[str, ...] = files.FORMATS,
+    full: bool = False,
+    allow_shrink: bool = False,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
     """Summarize new baskets (all with ``full``), then stream, validate and publish the sheet. An export
     that shrinks (scout.exports.acceptance) is refused unless ``allow_shrink``."""
     destination = destination_for(out, settings)
@@ -158,20 +186,34 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
         with db.transaction(snapshot=True):
             base = base_count(db, limit)
             progress(f"exporting {base:,} transactions to {destination.describe()}")
-            written = files.write_export(stream_export(db, limit, points), staging,
-                                         tuple(dict.fromkeys((*formats, "parquet"))), progress)
+            written = files.write_export(
+                stream_export(db, limit, points), staging, tuple(dict.fromkeys((*formats, "parquet"))), progress
+            )
             checksums = rules_checksums(db)
         previous = destination.latest()  # read last: the export this one would replace
-        acceptance = inspect_written(staging / f"{files.BASENAME}.parquet", written.rows, base, limit=limit,
-                                     previous=previous, allow_shrink=allow_shrink)
+        acceptance = inspect_written(
+            staging / f"{files.BASENAME}.parquet",
+            written.rows,
+            base,
+            limit=limit,
+            previous=previous,
+            allow_shrink=allow_shrink,
+        )
         rows, unique = acceptance.export_rows, acceptance.unique_ids
         published = dict(written.files)
         if "parquet" not in formats:  # written for the check only
             (staging / f"{files.BASENAME}.parquet").unlink()
             del published[f"{files.BASENAME}.parquet"]
-        log_event(EVENT_EXPORT_VALIDATED, run_id=run_id, base_transactions=base, export_rows=rows,
-                  unique_ids=unique, passed=acceptance.passed, previous_export_rows=acceptance.previous_export_rows,
-                  allow_shrink=allow_shrink)
+        log_event(
+            EVENT_EXPORT_VALIDATED,
+            run_id=run_id,
+            base_transactions=base,
+            export_rows=rows,
+            unique_ids=unique,
+            passed=acceptance.passed,
+            previous_export_rows=acceptance.previous_export_rows,
+            allow_shrink=allow_shrink,
+        )
         for line in acceptance.lines():
             progress(line)
         if not acceptance.passed:
@@ -179,9 +221,13 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
         generated = datetime.now(UTC)
         folder = f"{generated:%Y%m%dT%H%M%SZ}_{run_id[:8]}"
         manifest = {
-            "run_id": run_id, "generated_at": generated.isoformat(), "view": VIEW, "columns": list(files.COLUMNS),
+            "run_id": run_id,
+            "generated_at": generated.isoformat(),
+            "view": VIEW,
+            "columns": list(files.COLUMNS),
             "counts": {"base_transactions": base, "export_rows": rows, "unique_transaction_ids": unique},
-            "limit": limit, "rules_checksums": checksums,
+            "limit": limit,
+            "rules_checksums": checksums,
             # the shrink check: what this export replaced, and the full export's rows the next one is held to
             "previous_export_rows": acceptance.previous_export_rows,
             "previous_run_id": previous.get("run_id") if previous else None,
@@ -193,14 +239,29 @@ def export_in(db: Database, settings: Settings, run_id: str, *, out: str | None 
     except BaseException:
         destination.discard(staging)
         raise
-    return {**acceptance.as_dict(), "acceptance": acceptance.lines(), "location": location,
-            "files": sorted(manifest["files"]), "formats": list(formats), "baskets_summarized": summarized}
+    return {
+        **acceptance.as_dict(),
+        "acceptance": acceptance.lines(),
+        "location": location,
+        "files": sorted(manifest["files"]),
+        "formats": list(formats),
+        "baskets_summarized": summarized,
+    }
 
 
-def export_flat(*, trigger: str, out: str | None = None, limit: int | None = None,
-                formats: str | Iterable[str] | None = None, full: bool = False, allow_shrink: bool = False,
-                settings: Settings | None = None, invocation_id: str = "", run_id: str | None = None,
-                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def export_flat(
+    *,
+    trigger: str,
+    out: str | None = None,
+    limit: int | None = None,
+    formats: str | Iterable[str] | None = None,
+    full: bool = False,
+    allow_shrink: bool = False,
+    settings: Settings | None = None,
+    invocation_id: str = "",
+    run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Recorded job ``exports.flat``. A new run's input is checked before it is recorded (bad input:
     InvalidInput, no run); a queued run (``run_id``, recorded when submitted) checks it again inside
     the run, so that whatever is wrong by then fails that run instead of leaving it queued."""
@@ -210,11 +271,21 @@ def export_flat(*, trigger: str, out: str | None = None, limit: int | None = Non
 
     def body(ctx: JobContext) -> dict[str, Any]:
         chosen, checked_limit = check_inputs(out, limit, formats, settings)
-        return export_in(ctx.db, settings, ctx.run_id, out=out, limit=checked_limit, formats=chosen,
-                         full=bool(full), allow_shrink=bool(allow_shrink), progress=ctx.progress)
+        return export_in(
+            ctx.db,
+            settings,
+            ctx.run_id,
+            out=out,
+            limit=checked_limit,
+            formats=chosen,
+            full=bool(full),
+            allow_shrink=bool(allow_shrink),
+            progress=ctx.progress,
+        )
 
-    return run_job("exports.flat", trigger, body, settings=settings, invocation_id=invocation_id, run_id=run_id,
-                   progress=progress)
+    return run_job(
+        "exports.flat", trigger, body, settings=settings, invocation_id=invocation_id, run_id=run_id, progress=progress
+    )
 
 
 def latest_manifest(settings: Settings | None = None, out: str | None = None) -> dict[str, Any] | None:

@@ -19,12 +19,21 @@ def split_points(db: Database) -> list[Any]:
     the rows sampled are spread evenly over the table.
     """
     if db.dialect == "duckdb":
-        sample = sorted(row[0] for row in db.query(
-            "SELECT canonical_tx_id FROM dbo.Transactions WHERE rowid % ? = 0", (RANGE_TRANSACTIONS,)))
+        sample = sorted(
+            row[0]
+            for row in db.query(
+                "SELECT canonical_tx_id FROM dbo.Transactions WHERE rowid % ? = 0", (RANGE_TRANSACTIONS,)
+            )
+        )
     else:
-        sample = [row[0] for row in db.query(
-            "SELECT canonical_tx_id FROM (SELECT canonical_tx_id, ROW_NUMBER() OVER (ORDER BY canonical_tx_id) "
-            "AS rn FROM dbo.Transactions) AS k WHERE rn % ? = 1 ORDER BY canonical_tx_id", (RANGE_TRANSACTIONS,))]
+        sample = [
+            row[0]
+            for row in db.query(
+                "SELECT canonical_tx_id FROM (SELECT canonical_tx_id, ROW_NUMBER() OVER (ORDER BY canonical_tx_id) "
+                "AS rn FROM dbo.Transactions) AS k WHERE rn % ? = 1 ORDER BY canonical_tx_id",
+                (RANGE_TRANSACTIONS,),
+            )
+        ]
     return sample[1:]
 
 

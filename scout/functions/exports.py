@@ -35,8 +35,12 @@ def exports_flat(req: func.HttpRequest) -> func.HttpResponse:
     from scout.jobs.dispatch import submit
 
     body = json_body(req, {"limit": int, "format": (str, list), "full": bool, "allow_shrink": bool})
-    params = {"limit": check_limit(body.get("limit")), "formats": list(parse_formats(body.get("format"))),
-              "full": bool(body.get("full", False)), "allow_shrink": bool(body.get("allow_shrink", False))}
+    params = {
+        "limit": check_limit(body.get("limit")),
+        "formats": list(parse_formats(body.get("format"))),
+        "full": bool(body.get("full", False)),
+        "allow_shrink": bool(body.get("allow_shrink", False)),
+    }
     return accepted(req, submit("exports.flat", params))
 
 
@@ -61,4 +65,3 @@ def exports_nightly(timer: func.TimerRequest, context: func.Context) -> None:
 
     infer(trigger="timer", invocation_id=invocation_id(context))
     export_flat(trigger="timer", invocation_id=invocation_id(context))
-

@@ -18,8 +18,9 @@ log = logging.getLogger("scout.functions")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body, default=str), status_code=status, mimetype="application/json",
-                             headers=headers)
+    return func.HttpResponse(
+        json.dumps(body, default=str), status_code=status, mimetype="application/json", headers=headers
+    )
 
 
 def error_response(status: int, kind: str, message: str, **extra: Any) -> func.HttpResponse:
@@ -79,8 +80,7 @@ def parse_json(raw: bytes | str) -> Any:
     if len(raw or b"") > MAX_BODY_BYTES:
         raise InvalidInput(f"request body is larger than {MAX_BODY_BYTES:,} bytes")
     try:
-        body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float,
-                          object_pairs_hook=_unique_fields)
+        body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float, object_pairs_hook=_unique_fields)
     except RecursionError:
         raise InvalidInput(f"request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except InvalidInput:
@@ -159,8 +159,13 @@ def error_for(exc: BaseException, where: str = "") -> func.HttpResponse:
         reason = str(misconfigured).strip().splitlines()[0] if str(misconfigured).strip() else "ConfigError"
         log.error("server misconfiguration in %s: %s", where, reason)
         settings = _settings_named(reason)
-        return error_response(500, "configuration_error", f"server misconfiguration: {reason}",
-                              **({"settings": settings} if settings else {}), **extra)
+        return error_response(
+            500,
+            "configuration_error",
+            f"server misconfiguration: {reason}",
+            **({"settings": settings} if settings else {}),
+            **extra,
+        )
     status, _, kind = classify(exc)
     message = message or kind
     if kind == "storage_unavailable":
@@ -183,12 +188,14 @@ def error_for(exc: BaseException, where: str = "") -> func.HttpResponse:
 
 def http_handler(fn: Callable[..., func.HttpResponse]) -> Callable[..., func.HttpResponse]:
     """Turn exceptions from job code into JSON errors (see ``error_for``), so nothing internal leaks."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - this is the boundary
             return error_for(exc, where=fn.__name__)
+
     return wrapper
 
 

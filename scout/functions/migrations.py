@@ -48,8 +48,12 @@ def migrations_apply(req: func.HttpRequest, context: func.Context) -> func.HttpR
 
     body = json_body(req, {"target": (str, int), "dry_run": bool})
     target = body.get("target")
-    result = job.apply(trigger="http", target=None if target is None else str(target),
-                       dry_run=bool(body.get("dry_run", False)), invocation_id=invocation_id(context))
+    result = job.apply(
+        trigger="http",
+        target=None if target is None else str(target),
+        dry_run=bool(body.get("dry_run", False)),
+        invocation_id=invocation_id(context),
+    )
     return json_response(result)
 
 

@@ -21,8 +21,20 @@ def _status_url(req: func.HttpRequest, run_id: str) -> str:
 def public_view(run: dict) -> dict:
     """A run as the API shows it: progress always, results once completed. A run whose heartbeat is older than
     SCOUT_RUN_LEASE_SECONDS shows ``abandoned``, with the last stage it reached and the reason as ``error``."""
-    keys = ("run_id", "status", "percent", "stage", "error", "iterations", "horizon_days", "batches",
-            "batches_done", "scenario", "created_at", "updated_at")
+    keys = (
+        "run_id",
+        "status",
+        "percent",
+        "stage",
+        "error",
+        "iterations",
+        "horizon_days",
+        "batches",
+        "batches_done",
+        "scenario",
+        "created_at",
+        "updated_at",
+    )
     view = {k: run.get(k) for k in keys}
     view["results"] = run["results"] if run["status"] == "completed" else None
     return view
@@ -38,8 +50,9 @@ def montecarlo_start(req: func.HttpRequest) -> func.HttpResponse:
     body = json_object(req)  # strict: no NaN/Infinity, no deep nesting, bounded size (400 otherwise)
     run = submit(body)
     url = _status_url(req, run["run_id"])
-    return json_response({"run_id": run["run_id"], "status": run["status"], "status_url": url}, 202,
-                         headers={"Location": url})
+    return json_response(
+        {"run_id": run["run_id"], "status": run["status"], "status_url": url}, 202, headers={"Location": url}
+    )
 
 
 @bp.function_name("montecarlo_status")

@@ -21,8 +21,9 @@ def results_generate(req: func.HttpRequest) -> func.HttpResponse:
     try:
         state = generate(req.route_params.get("session_id", ""), req.route_params.get("topic", ""))
     except GenerationConflict as lost:
-        return error_response(409, "conflict", str(lost), session_id=lost.session_id, run_id=lost.run_id,
-                              topic=lost.topic)
+        return error_response(
+            409, "conflict", str(lost), session_id=lost.session_id, run_id=lost.run_id, topic=lost.topic
+        )
     url = f"{req.url.split('/api/', 1)[0]}/api/{PREFIX}/status/{state['session_id']}"
     return json_response({**state, "status_url": url}, 202, headers={"Location": url})
 

@@ -27,9 +27,17 @@ def _list(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     with connect(settings) as db:
         runs = recent_runs(db, args.job, args.limit, lease_seconds=lease_seconds_of(settings))
-    emit({"runs": runs}, args.json, lambda r: table(
-        [(x["started_at"], x["job"], x["trigger_type"], x["status"], (x["error"] or "")[:60], x["run_id"])
-         for x in r["runs"]], ("started (UTC)", "job", "trigger", "status", "error", "run id")))
+    emit(
+        {"runs": runs},
+        args.json,
+        lambda r: table(
+            [
+                (x["started_at"], x["job"], x["trigger_type"], x["status"], (x["error"] or "")[:60], x["run_id"])
+                for x in r["runs"]
+            ],
+            ("started (UTC)", "job", "trigger", "status", "error", "run id"),
+        ),
+    )
     return 0
 
 

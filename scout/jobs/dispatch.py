@@ -39,12 +39,19 @@ def handler(job: str) -> Callable[..., dict[str, Any]]:
 
 #: The run of a message that could not be sent fails, but only while it is still queued: a worker that
 #: has started it received the message after all (storage took it, its answer was lost), so that run is real.
-FAIL_UNSENT = ("UPDATE ops.job_runs SET status = 'failed', finished_at = ?, error = ? "
-               "WHERE run_id = ? AND status = 'queued' AND finished_at IS NULL")
+FAIL_UNSENT = (
+    "UPDATE ops.job_runs SET status = 'failed', finished_at = ?, error = ? "
+    "WHERE run_id = ? AND status = 'queued' AND finished_at IS NULL"
+)
 
 
-def submit(job: str, params: dict[str, Any], *, settings: Settings | None = None,
-           status_url: Callable[[str], str] | None = None) -> dict[str, Any]:
+def submit(
+    job: str,
+    params: dict[str, Any],
+    *,
+    settings: Settings | None = None,
+    status_url: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
     """Record ``job`` as queued and enqueue it; returns ``{"run_id", "status", "status_url"}``.
 
     The record and the message cannot share a transaction, so the order and the undo make them one:
@@ -103,8 +110,9 @@ def _fail_unsent(db: Any, run_id: str, exc: BaseException) -> str | None:
 
     reason = f"could not enqueue: {safe_reason(exc)}"
     try:
-        db.retry_transaction(lambda tx: tx.execute(FAIL_UNSENT, (now_utc(), reason, run_id)),
-                             what=f"failing unsent run {run_id}")
+        db.retry_transaction(
+            lambda tx: tx.execute(FAIL_UNSENT, (now_utc(), reason, run_id)), what=f"failing unsent run {run_id}"
+        )
         run = get_run(db, run_id)
         return run["status"] if run else None
     except Exception as db_exc:  # noqa: BLE001 - the send's failure is the one to report

@@ -52,8 +52,7 @@ def abandonment_reason(row: Mapping[str, Any], lease: float | timedelta) -> str:
     last = last_sign_of_life(row)
     since = f"{last:%Y-%m-%d %H:%M:%S} UTC" if last is not None else "its start"
     stage = (row.get("stage") or "").strip() or "none recorded"
-    return (f"abandoned: no heartbeat since {since} (lease {lease_of(lease).total_seconds():g} s); "
-            f"last stage: {stage}")
+    return f"abandoned: no heartbeat since {since} (lease {lease_of(lease).total_seconds():g} s); last stage: {stage}"
 
 
 def beat_interval(lease: float | timedelta) -> float:

@@ -88,7 +88,8 @@ _RECORD_START = (
     "ON j.run_id = s.run_id "
     "WHEN MATCHED AND j.finished_at IS NULL THEN UPDATE SET status = s.status, started_at = s.started_at "
     "WHEN NOT MATCHED THEN INSERT (run_id, job, trigger_type, started_at, status) "
-    "VALUES (s.run_id, s.job, s.trigger_type, s.started_at, s.status);")
+    "VALUES (s.run_id, s.job, s.trigger_type, s.started_at, s.status);"
+)
 _RECORD_FINISH = (
     "MERGE ops.job_runs WITH (HOLDLOCK) AS j "
     "USING (SELECT ? AS run_id, ? AS job, ? AS trigger_type, ? AS started_at, ? AS finished_at, ? AS status, "
@@ -97,11 +98,13 @@ _RECORD_FINISH = (
     "WHEN MATCHED AND j.finished_at IS NULL THEN UPDATE SET finished_at = s.finished_at, status = s.status, "
     "summary = s.summary, error = s.error "
     "WHEN NOT MATCHED THEN INSERT (run_id, job, trigger_type, started_at, finished_at, status, summary, error) "
-    "VALUES (s.run_id, s.job, s.trigger_type, s.started_at, s.finished_at, s.status, s.summary, s.error);")
+    "VALUES (s.run_id, s.job, s.trigger_type, s.started_at, s.finished_at, s.status, s.summary, s.error);"
+)
 
 
-def record_start_in(db: Database, run_id: str, job: str, trigger: str, started: datetime,
-                    status: str = "running") -> bool:
+def record_start_in(
+    db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str = "running"
+) -> bool:
     """``record_start`` inside the caller's transaction (so it commits with the caller's own writes)."""
     if not _history_exists(db):
         return False
@@ -112,12 +115,22 @@ def record_start_in(db: Database, run_id: str, job: str, trigger: str, started: 
 def record_start(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str = "running") -> bool:
     """Insert the run, or move a queued (or running) run to ``status``; a finished run stays finished.
     False when the history table does not exist yet."""
-    return db.retry_transaction(lambda tx: record_start_in(tx, run_id, job, trigger, started, status),
-                                what=f"recording the start of run {run_id}")
+    return db.retry_transaction(
+        lambda tx: record_start_in(tx, run_id, job, trigger, started, status),
+        what=f"recording the start of run {run_id}",
+    )
 
 
-def record_finish_in(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str,
-                     summary: dict[str, Any], error: str | None) -> bool:
+def record_finish_in(
+    db: Database,
+    run_id: str,
+    job: str,
+    trigger: str,
+    started: datetime,
+    status: str,
+    summary: dict[str, Any],
+    error: str | None,
+) -> bool:
     """``record_finish`` inside the caller's transaction (so it commits with the caller's own writes)."""
     if not _history_exists(db):
         return False
@@ -125,13 +138,22 @@ def record_finish_in(db: Database, run_id: str, job: str, trigger: str, started:
     return db.execute(_RECORD_FINISH, (run_id, job, trigger, started, now_utc(), status, summary_json, error)) == 1
 
 
-def record_finish(db: Database, run_id: str, job: str, trigger: str, started: datetime, status: str,
-                  summary: dict[str, Any], error: str | None) -> bool:
+def record_finish(
+    db: Database,
+    run_id: str,
+    job: str,
+    trigger: str,
+    started: datetime,
+    status: str,
+    summary: dict[str, Any],
+    error: str | None,
+) -> bool:
     """Record how the run ended (inserting it if its start was never recorded). Only the first finish counts:
     True when this call recorded it, False when the run had finished already (or there is no history)."""
     return db.retry_transaction(
         lambda tx: record_finish_in(tx, run_id, job, trigger, started, status, summary, error),
-        what=f"recording the finish of run {run_id}")
+        what=f"recording the finish of run {run_id}",
+    )
 
 
 # -- leases ----------------------------------------------------------------------------------------------
@@ -141,16 +163,19 @@ _BEAT = (
     "MERGE ops.job_run_heartbeats WITH (HOLDLOCK) AS h "
     "USING (SELECT ? AS run_id, ? AS heartbeat_at, ? AS stage) AS s ON h.run_id = s.run_id "
     "WHEN MATCHED THEN UPDATE SET heartbeat_at = s.heartbeat_at, stage = COALESCE(s.stage, h.stage) "
-    "WHEN NOT MATCHED THEN INSERT (run_id, heartbeat_at, stage) VALUES (s.run_id, s.heartbeat_at, s.stage);")
+    "WHEN NOT MATCHED THEN INSERT (run_id, heartbeat_at, stage) VALUES (s.run_id, s.heartbeat_at, s.stage);"
+)
 _SELECT_SILENT = (
     "SELECT j.run_id, j.job, j.trigger_type, j.started_at, j.status, h.heartbeat_at, h.stage "
     "FROM ops.job_runs j LEFT JOIN ops.job_run_heartbeats h ON h.run_id = j.run_id "
-    "WHERE j.job = ? AND j.finished_at IS NULL AND j.run_id <> ? AND j.started_at < ?")
+    "WHERE j.job = ? AND j.finished_at IS NULL AND j.run_id <> ? AND j.started_at < ?"
+)
 #: Conditional on the run still being silent, so a run that beat again in the meantime is left alone.
 _FAIL_SILENT = (
     "UPDATE ops.job_runs SET status = 'failed', finished_at = ?, error = ? "
     "WHERE run_id = ? AND finished_at IS NULL AND started_at < ? "
-    "AND NOT EXISTS (SELECT 1 FROM ops.job_run_heartbeats h WHERE h.run_id = ? AND h.heartbeat_at >= ?)")
+    "AND NOT EXISTS (SELECT 1 FROM ops.job_run_heartbeats h WHERE h.run_id = ? AND h.heartbeat_at >= ?)"
+)
 
 
 def lease_seconds_of(settings: Settings | None) -> float:
@@ -168,8 +193,9 @@ def has_heartbeats(db: Database) -> bool:
 def beat(db: Database, run_id: str, stage: str | None = None, *, now: datetime | None = None) -> None:
     """Record a sign of life of a run (and its stage, when given)."""
     stage = stage[:200] if stage else None
-    db.retry_transaction(lambda tx: tx.execute(_BEAT, (run_id, now or now_utc(), stage)),
-                         what=f"the heartbeat of run {run_id}")
+    db.retry_transaction(
+        lambda tx: tx.execute(_BEAT, (run_id, now or now_utc(), stage)), what=f"the heartbeat of run {run_id}"
+    )
 
 
 class Heartbeat:
@@ -227,8 +253,9 @@ def _close_quietly(db: Database) -> None:
         pass
 
 
-def fail_abandoned(db: Database, job: str, *, lease_seconds: float, except_run: str = "",
-                   now: datetime | None = None) -> list[str]:
+def fail_abandoned(
+    db: Database, job: str, *, lease_seconds: float, except_run: str = "", now: datetime | None = None
+) -> list[str]:
     """Record every abandoned run of ``job`` (its heartbeat older than the lease) as failed, with the last
     stage it reached; returns their run ids. The next run of a job calls this before it starts."""
     if not _history_exists(db) or not has_heartbeats(db):
@@ -241,19 +268,36 @@ def fail_abandoned(db: Database, job: str, *, lease_seconds: float, except_run: 
             continue
         reason = abandonment_reason(row, lease_seconds)
         params = (now, reason, row["run_id"], cutoff, row["run_id"], cutoff)
-        if db.retry_transaction(lambda tx: tx.execute(_FAIL_SILENT, params) == 1,  # noqa: B023 - runs here, now
-                                what=f"failing abandoned run {row['run_id']}"):
+        if db.retry_transaction(
+            lambda tx: tx.execute(_FAIL_SILENT, params) == 1,  # noqa: B023 - runs here, now
+            what=f"failing abandoned run {row['run_id']}",
+        ):
             failed.append(row["run_id"])
-            log_event(EVENT_JOB_FINISHED, job=job, run_id=row["run_id"], trigger=row["trigger_type"],
-                      outcome="failed", error=reason)
+            log_event(
+                EVENT_JOB_FINISHED,
+                job=job,
+                run_id=row["run_id"],
+                trigger=row["trigger_type"],
+                outcome="failed",
+                error=reason,
+            )
     return failed
 
 
 # -- running a job ----------------------------------------------------------------------------------------
 
-def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]], *,
-            settings: Settings | None = None, run_id: str | None = None, invocation_id: str = "",
-            progress: Callable[[str], None] | None = None, db: Database | None = None) -> dict[str, Any]:
+
+def run_job(
+    job: str,
+    trigger: str,
+    body: Callable[[JobContext], dict[str, Any]],
+    *,
+    settings: Settings | None = None,
+    run_id: str | None = None,
+    invocation_id: str = "",
+    progress: Callable[[str], None] | None = None,
+    db: Database | None = None,
+) -> dict[str, Any]:
     """Run ``body`` as a recorded job; returns its summary (with ``run_id``) or raises JobFailed.
 
     The body's exceptions become a failed run with a readable reason; the database connection is
@@ -299,15 +343,30 @@ def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]]
                 record_finish(db, run_id, job, trigger, started, "failed", summary, reason)
             except Exception:
                 pass  # the database may be the thing that failed; the log below still tells
-            log_event(EVENT_JOB_FINISHED, job=job, run_id=run_id, trigger=trigger, outcome="failed",
-                      duration_s=duration, error=reason, **_numbers(summary))
+            log_event(
+                EVENT_JOB_FINISHED,
+                job=job,
+                run_id=run_id,
+                trigger=trigger,
+                outcome="failed",
+                duration_s=duration,
+                error=reason,
+                **_numbers(summary),
+            )
             raise JobFailed(reason, run_id, summary) from exc
         heartbeat.stop()
         duration = round(time.perf_counter() - t0, 3)
         summary = {**ctx.summary, **summary}
         record_finish(db, run_id, job, trigger, started, "succeeded", summary, None)
-        log_event(EVENT_JOB_FINISHED, job=job, run_id=run_id, trigger=trigger, outcome="succeeded",
-                  duration_s=duration, **_numbers(summary))
+        log_event(
+            EVENT_JOB_FINISHED,
+            job=job,
+            run_id=run_id,
+            trigger=trigger,
+            outcome="succeeded",
+            duration_s=duration,
+            **_numbers(summary),
+        )
         return {"run_id": run_id, **summary}
     finally:
         heartbeat.stop()
@@ -317,8 +376,11 @@ def run_job(job: str, trigger: str, body: Callable[[JobContext], dict[str, Any]]
 
 def _numbers(summary: dict[str, Any]) -> dict[str, Any]:
     """The declared scalar figures of a summary (row counts, ...) that go into the finished event."""
-    return {k: v for k, v in summary.items()
-            if k in SUMMARY_FIGURES and isinstance(v, (int, float, str, bool)) and v is not None}
+    return {
+        k: v
+        for k, v in summary.items()
+        if k in SUMMARY_FIGURES and isinstance(v, (int, float, str, bool)) and v is not None
+    }
 
 
 def safe_reason(exc: BaseException) -> str:
@@ -333,7 +395,8 @@ _COLUMNS = "run_id, job, trigger_type, started_at, finished_at, status, summary,
 #: Each run's heartbeat, read along (correlated on the outer table's exposed name, ``job_runs``).
 _HEARTBEAT_COLUMNS = (
     ", (SELECT h.heartbeat_at FROM ops.job_run_heartbeats h WHERE h.run_id = job_runs.run_id) AS heartbeat_at"
-    ", (SELECT h.stage FROM ops.job_run_heartbeats h WHERE h.run_id = job_runs.run_id) AS stage")
+    ", (SELECT h.stage FROM ops.job_run_heartbeats h WHERE h.run_id = job_runs.run_id) AS stage"
+)
 
 
 def check_limit(limit: Any) -> int:
@@ -352,8 +415,9 @@ def as_reported(row: dict[str, Any], *, lease_seconds: float, now: datetime | No
     return mark_abandoned(row, now or now_utc(), lease_seconds)
 
 
-def recent_runs(db: Database, job: str | None = None, limit: int = 20, *,
-                lease_seconds: float | None = None) -> list[dict[str, Any]]:
+def recent_runs(
+    db: Database, job: str | None = None, limit: int = 20, *, lease_seconds: float | None = None
+) -> list[dict[str, Any]]:
     """The latest job runs, newest first (for ``scout jobs`` and the portal's history)."""
     limit = check_limit(limit)
     if not _history_exists(db):
@@ -361,8 +425,7 @@ def recent_runs(db: Database, job: str | None = None, limit: int = 20, *,
     lease = lease_seconds if lease_seconds is not None else lease_seconds_of(None)
     columns = _COLUMNS + (_HEARTBEAT_COLUMNS if has_heartbeats(db) else "")
     where, params = ("WHERE job = ?", (job,)) if job else ("", ())
-    rows = db.query_dicts(
-        f"SELECT TOP {limit} {columns} FROM ops.job_runs {where} ORDER BY started_at DESC", params)
+    rows = db.query_dicts(f"SELECT TOP {limit} {columns} FROM ops.job_runs {where} ORDER BY started_at DESC", params)
     now = now_utc()
     return [as_reported(row, lease_seconds=lease, now=now) for row in rows]
 

@@ -11,15 +11,21 @@ from scout.migrations import job
 
 
 def format_status(result: dict[str, Any]) -> str:
-    rows = [(m["version"] or "R", m["description"], m["type"], "applied", (m.get("applied_at") or "")[:19])
-            for m in result["applied"]]
+    rows = [
+        (m["version"] or "R", m["description"], m["type"], "applied", (m.get("applied_at") or "")[:19])
+        for m in result["applied"]
+    ]
     rows += [(m["version"] or "R", m["description"], m["type"], "pending", "") for m in result["pending"]]
-    rows += [(m["version"] or "R", m["description"], m["type"], "FAILED", (m.get("applied_at") or "")[:19])
-             for m in result["failed"]]
+    rows += [
+        (m["version"] or "R", m["description"], m["type"], "FAILED", (m.get("applied_at") or "")[:19])
+        for m in result["failed"]
+    ]
     drift = result["drift"]
-    lines = [f"database: {result['database']}",
-             table(rows, ("version", "description", "type", "state", "applied at (UTC)")),
-             f"{len(result['applied'])} applied, {len(result['pending'])} pending, {len(result['failed'])} failed"]
+    lines = [
+        f"database: {result['database']}",
+        table(rows, ("version", "description", "type", "state", "applied at (UTC)")),
+        f"{len(result['applied'])} applied, {len(result['pending'])} pending, {len(result['failed'])} failed",
+    ]
     if any(drift.values()):
         lines.append("drift: " + ", ".join(f"{k}={len(v)}" for k, v in drift.items() if v) + " (scout migrate verify)")
     return "\n".join(lines)
@@ -29,12 +35,23 @@ def format_apply(result: dict[str, Any]) -> str:
     if result["dry_run"]:
         parts = []
         for m in result["would_apply"]:
-            parts.append(f"-- {m['script']}\n-- T-SQL (Azure SQL):\n" + "\nGO\n".join(m["sql"]["tsql"])
-                         + "\nGO\n-- DuckDB:\n" + ";\n".join(m["sql"]["duckdb"]) + ";")
-        return "\n\n".join(parts) + f"\n\n{len(result['would_apply'])} migration(s) would be applied (dry run: nothing changed)"
+            parts.append(
+                f"-- {m['script']}\n-- T-SQL (Azure SQL):\n"
+                + "\nGO\n".join(m["sql"]["tsql"])
+                + "\nGO\n-- DuckDB:\n"
+                + ";\n".join(m["sql"]["duckdb"])
+                + ";"
+            )
+        return (
+            "\n\n".join(parts)
+            + f"\n\n{len(result['would_apply'])} migration(s) would be applied (dry run: nothing changed)"
+        )
     names = [m["script"] for m in result["applied"]]
-    return (f"applied {len(names)} migration(s)" + (": " + ", ".join(names) if names else "")
-            + f"; {result.get('pending', 0)} pending")
+    return (
+        f"applied {len(names)} migration(s)"
+        + (": " + ", ".join(names) if names else "")
+        + f"; {result.get('pending', 0)} pending"
+    )
 
 
 def format_verify(result: dict[str, Any]) -> str:
@@ -43,8 +60,9 @@ def format_verify(result: dict[str, Any]) -> str:
         for item in result[kind]:
             lines.append(f"{kind}: {item.get('script') or item.get('version')}")
     lines += [f"lint: {item['error']}" for item in result.get("lint", [])]
-    lines += [f"amended: {a['script']} (ledger {a['ledger_checksum'][:12]}: {a['reason']})"
-              for a in result.get("amended", [])]
+    lines += [
+        f"amended: {a['script']} (ledger {a['ledger_checksum'][:12]}: {a['reason']})" for a in result.get("amended", [])
+    ]
     lines += [f"warning: {item['error']}" for item in result.get("warnings", [])]
     return "\n".join(lines)
 
@@ -84,8 +102,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(commands, "apply", _apply, "apply pending migrations (versioned, then changed repeatables)")
     p.add_argument("--target", help="stop after this version (default: apply every pending one)")
     p.add_argument("--dry-run", action="store_true", help="print the SQL each engine would run; change nothing")
-    add_command(commands, "verify", _verify,
-                "compare the ledger with the files and lint them (exit 1 when they differ or break the subset)")
+    add_command(
+        commands,
+        "verify",
+        _verify,
+        "compare the ledger with the files and lint them (exit 1 when they differ or break the subset)",
+    )
     p = add_command(commands, "undo", _undo, "undo applied versions above --target, newest first")
     p.add_argument("--target", required=True, help="version to go back to")
     p = add_command(commands, "baseline", _baseline, "mark versions up to --version as already present (no SQL runs)")

@@ -62,9 +62,16 @@ def verify(settings: Settings | None = None) -> dict[str, Any]:
         return runner.verify(db, migrations)
 
 
-def apply(*, trigger: str, target: str | None = None, dry_run: bool = False, settings: Settings | None = None,
-          invocation_id: str = "", run_id: str | None = None,
-          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def apply(
+    *,
+    trigger: str,
+    target: str | None = None,
+    dry_run: bool = False,
+    settings: Settings | None = None,
+    invocation_id: str = "",
+    run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Apply pending migrations (or show what would run); raises JobFailed, InvalidInput.
 
     The input is checked against the files first: an unknown target is InvalidInput, never a failed run.
@@ -77,37 +84,78 @@ def apply(*, trigger: str, target: str | None = None, dry_run: bool = False, set
         _require_file(migrations, target, "target")
 
     def body(ctx: JobContext) -> dict[str, Any]:
-        result = runner.apply(ctx.db, migrations, target=target, dry_run=dry_run, applied_by=ctx.applied_by,
-                              lock_timeout=settings["SCOUT_LOCK_TIMEOUT_SECONDS"], progress=ctx.progress)
+        result = runner.apply(
+            ctx.db,
+            migrations,
+            target=target,
+            dry_run=dry_run,
+            applied_by=ctx.applied_by,
+            lock_timeout=settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
+            progress=ctx.progress,
+        )
         result["pending"] = len(runner.status(ctx.db, migrations)["pending"])
         result["applied_count"] = len(result["applied"])
         return result
 
     with connect(settings, create=True) as db:
-        return run_job("migrations.apply", trigger, body, settings=settings, invocation_id=invocation_id,
-                       run_id=run_id, progress=progress, db=db)
+        return run_job(
+            "migrations.apply",
+            trigger,
+            body,
+            settings=settings,
+            invocation_id=invocation_id,
+            run_id=run_id,
+            progress=progress,
+            db=db,
+        )
 
 
-def undo(*, trigger: str, target: str, settings: Settings | None = None, invocation_id: str = "",
-         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def undo(
+    *,
+    trigger: str,
+    target: str,
+    settings: Settings | None = None,
+    invocation_id: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     settings = settings or Settings.from_env()
     target = _check_version(target, "target")
     migrations = load_migrations(settings)
     _require_file(migrations, target, "target", zero_ok=True)
-    return run_job("migrations.undo", trigger,
-                   lambda ctx: runner.undo(ctx.db, migrations, target=target, applied_by=ctx.applied_by,
-                                           lock_timeout=settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
-                                           progress=ctx.progress),
-                   settings=settings, invocation_id=invocation_id, progress=progress)
+    return run_job(
+        "migrations.undo",
+        trigger,
+        lambda ctx: runner.undo(
+            ctx.db,
+            migrations,
+            target=target,
+            applied_by=ctx.applied_by,
+            lock_timeout=settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
+            progress=ctx.progress,
+        ),
+        settings=settings,
+        invocation_id=invocation_id,
+        progress=progress,
+    )
 
 
-def baseline(*, trigger: str, version: str, settings: Settings | None = None,
-             invocation_id: str = "") -> dict[str, Any]:
+def baseline(
+    *, trigger: str, version: str, settings: Settings | None = None, invocation_id: str = ""
+) -> dict[str, Any]:
     settings = settings or Settings.from_env()
     version = _check_version(version, "version")
     migrations = load_migrations(settings)
     _require_file(migrations, version, "baseline")
-    return run_job("migrations.baseline", trigger,
-                   lambda ctx: runner.baseline(ctx.db, migrations, version=version, applied_by=ctx.applied_by,
-                                               lock_timeout=settings["SCOUT_LOCK_TIMEOUT_SECONDS"]),
-                   settings=settings, invocation_id=invocation_id)
+    return run_job(
+        "migrations.baseline",
+        trigger,
+        lambda ctx: runner.baseline(
+            ctx.db,
+            migrations,
+            version=version,
+            applied_by=ctx.applied_by,
+            lock_timeout=settings["SCOUT_LOCK_TIMEOUT_SECONDS"],
+        ),
+        settings=settings,
+        invocation_id=invocation_id,
+    )

@@ -32,8 +32,19 @@ CREATE TABLE ops.migration_history (
 )
 """
 
-_COLUMNS = ("installed_rank", "version", "description", "type", "script", "checksum",
-            "applied_by", "applied_at", "execution_ms", "success", "error")
+_COLUMNS = (
+    "installed_rank",
+    "version",
+    "description",
+    "type",
+    "script",
+    "checksum",
+    "applied_by",
+    "applied_at",
+    "execution_ms",
+    "success",
+    "error",
+)
 
 
 @dataclass(frozen=True)
@@ -81,15 +92,36 @@ def read_ledger(db: Database) -> list[LedgerRow]:
     return [LedgerRow(*row[:-2], bool(row[-2]), row[-1]) for row in rows]
 
 
-def record(db: Database, *, version: str | None, description: str, type: str, script: str, checksum: str,
-           applied_by: str, execution_ms: int, success: bool, error: str | None = None) -> None:
+def record(
+    db: Database,
+    *,
+    version: str | None,
+    description: str,
+    type: str,
+    script: str,
+    checksum: str,
+    applied_by: str,
+    execution_ms: int,
+    success: bool,
+    error: str | None = None,
+) -> None:
     """Append one row; the caller holds the migration lock, so ranks cannot collide."""
     rank = db.query_one("SELECT COALESCE(MAX(installed_rank), 0) + 1 FROM ops.migration_history")[0]
     db.execute(
         f"INSERT INTO ops.migration_history ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (int(rank), version, description[:200], type, script, checksum, applied_by[:200],
-         datetime.now(UTC).replace(tzinfo=None), int(execution_ms), bool(success),
-         None if error is None else error[:4000]),
+        (
+            int(rank),
+            version,
+            description[:200],
+            type,
+            script,
+            checksum,
+            applied_by[:200],
+            datetime.now(UTC).replace(tzinfo=None),
+            int(execution_ms),
+            bool(success),
+            None if error is None else error[:4000],
+        ),
     )
 
 

@@ -37,18 +37,30 @@ class DriftError(MigrationError):
 
 
 def _describe(m: Migration) -> dict[str, Any]:
-    return {"version": m.version, "description": m.description, "type": m.type,
-            "script": m.script, "checksum": m.checksum}
+    return {
+        "version": m.version,
+        "description": m.description,
+        "type": m.type,
+        "script": m.script,
+        "checksum": m.checksum,
+    }
 
 
 def _row(r: ledger.LedgerRow) -> dict[str, Any]:
-    return {"version": r.version, "description": r.description, "type": r.type, "script": r.script,
-            "checksum": r.checksum, "applied_by": r.applied_by,
-            "applied_at": r.applied_at.isoformat() if r.applied_at else None,
-            "execution_ms": r.execution_ms}
+    return {
+        "version": r.version,
+        "description": r.description,
+        "type": r.type,
+        "script": r.script,
+        "checksum": r.checksum,
+        "applied_by": r.applied_by,
+        "applied_at": r.applied_at.isoformat() if r.applied_at else None,
+        "execution_ms": r.execution_ms,
+    }
 
 
 # -- plan ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Plan:
@@ -68,13 +80,17 @@ def plan(migrations: MigrationSet, state: ledger.LedgerState, target: str | None
     limit = version_key(normalize_version(target)) if target else None
     if target and normalize_version(target) not in migrations.by_version():
         raise MigrationError(f"target version {target} has no V{target}__*.sql file")
-    pending = [m for m in migrations.versioned
-               if m.version not in state.applied and (limit is None or m.version_key <= limit)]
+    pending = [
+        m for m in migrations.versioned if m.version not in state.applied and (limit is None or m.version_key <= limit)
+    ]
     all_versioned_done = all(m.version in state.applied or m in pending for m in migrations.versioned)
     repeatable = []
     if all_versioned_done:
-        repeatable = [m for m in migrations.repeatable
-                      if state.repeatable.get(m.key) is None or state.repeatable[m.key].checksum != m.checksum]
+        repeatable = [
+            m
+            for m in migrations.repeatable
+            if state.repeatable.get(m.key) is None or state.repeatable[m.key].checksum != m.checksum
+        ]
     return Plan(pending, repeatable)
 
 
@@ -109,12 +125,15 @@ def amendments(migrations: MigrationSet, state: ledger.LedgerState) -> list[dict
 def schema_order(migrations: MigrationSet, state: ledger.LedgerState) -> list[Migration]:
     """Every versioned file in the order the database gets (or got) it: applied ones in ledger order,
     then the pending ones in version order."""
-    applied = sorted((m for m in migrations.versioned if m.version in state.applied),
-                     key=lambda m: state.applied[m.version].installed_rank)
+    applied = sorted(
+        (m for m in migrations.versioned if m.version in state.applied),
+        key=lambda m: state.applied[m.version].installed_rank,
+    )
     return applied + [m for m in migrations.versioned if m.version not in state.applied]
 
 
 # -- status -------------------------------------------------------------------------------------------
+
 
 def status(db: Database, migrations: MigrationSet) -> dict[str, Any]:
     """Applied and pending migrations (versioned and repeatable), failures and drift, in one ledger read."""
@@ -143,6 +162,7 @@ def status(db: Database, migrations: MigrationSet) -> dict[str, Any]:
 
 # -- apply --------------------------------------------------------------------------------------------
 
+
 def _run_migration(db: Database, m: Migration, applied_by: str, progress: Progress) -> int:
     """Run one migration's batches in one transaction and record it; on failure nothing of it remains
     and the failure is recorded in a transaction of its own."""
@@ -155,16 +175,34 @@ def _run_migration(db: Database, m: Migration, applied_by: str, progress: Progre
                 for statement in db.translate_batch(batch):
                     db.execute_native(statement)
             elapsed = int((time.perf_counter() - started) * 1000)
-            ledger.record(db, version=m.version, description=m.description, type=m.type, script=m.script,
-                          checksum=m.checksum, applied_by=applied_by, execution_ms=elapsed, success=True)
+            ledger.record(
+                db,
+                version=m.version,
+                description=m.description,
+                type=m.type,
+                script=m.script,
+                checksum=m.checksum,
+                applied_by=applied_by,
+                execution_ms=elapsed,
+                success=True,
+            )
     except DatabaseError as exc:
         elapsed = int((time.perf_counter() - started) * 1000)
         reason = f"{m.script} batch {batch_no}: {exc}"
         try:
             with db.transaction():
-                ledger.record(db, version=m.version, description=m.description, type=m.type, script=m.script,
-                              checksum=m.checksum, applied_by=applied_by, execution_ms=elapsed, success=False,
-                              error=reason)
+                ledger.record(
+                    db,
+                    version=m.version,
+                    description=m.description,
+                    type=m.type,
+                    script=m.script,
+                    checksum=m.checksum,
+                    applied_by=applied_by,
+                    execution_ms=elapsed,
+                    success=False,
+                    error=reason,
+                )
         except DatabaseError:
             pass  # the connection itself is gone: the caller reports the original failure
         raise MigrationError(f"migration failed and was rolled back: {reason}") from exc
@@ -179,17 +217,27 @@ def dry_run_sql(db: Database, m: Migration) -> dict[str, list[str]]:
     return {"tsql": list(m.batches), "duckdb": [s for b in m.batches for s in tsql_to_duckdb(b)]}
 
 
-def apply(db: Database, migrations: MigrationSet, *, target: str | None = None, dry_run: bool = False,
-          applied_by: str = "scout", lock_timeout: float = 30.0, progress: Progress = lambda _: None
-          ) -> dict[str, Any]:
+def apply(
+    db: Database,
+    migrations: MigrationSet,
+    *,
+    target: str | None = None,
+    dry_run: bool = False,
+    applied_by: str = "scout",
+    lock_timeout: float = 30.0,
+    progress: Progress = lambda _: None,
+) -> dict[str, Any]:
     """Apply pending migrations under the migration lock; returns what was (or would be) applied."""
     if dry_run:
         state = ledger.current_state(ledger.read_ledger(db))
         _refuse_drift(migrations, state)
         steps = plan(migrations, state, target).steps
         _refuse_lint(migrations, state, steps)
-        return {"dry_run": True, "applied": [], "would_apply": [{**_describe(m), "sql": dry_run_sql(db, m)}
-                                                                 for m in steps]}
+        return {
+            "dry_run": True,
+            "applied": [],
+            "would_apply": [{**_describe(m), "sql": dry_run_sql(db, m)} for m in steps],
+        }
     with db.application_lock(LOCK_NAME, lock_timeout):
         with db.transaction():
             ledger.ensure_ledger(db)
@@ -232,8 +280,16 @@ def _refuse_drift(migrations: MigrationSet, state: ledger.LedgerState) -> None:
 
 # -- undo and baseline --------------------------------------------------------------------------------
 
-def undo(db: Database, migrations: MigrationSet, *, target: str, applied_by: str = "scout",
-         lock_timeout: float = 30.0, progress: Progress = lambda _: None) -> dict[str, Any]:
+
+def undo(
+    db: Database,
+    migrations: MigrationSet,
+    *,
+    target: str,
+    applied_by: str = "scout",
+    lock_timeout: float = 30.0,
+    progress: Progress = lambda _: None,
+) -> dict[str, Any]:
     """Undo every applied version above ``target``, newest first, each with its ``U`` file in a transaction."""
     limit = version_key(normalize_version(target))
     undone = []
@@ -251,8 +307,9 @@ def undo(db: Database, migrations: MigrationSet, *, target: str, applied_by: str
     return {"undone": undone, "target": normalize_version(target)}
 
 
-def baseline(db: Database, migrations: MigrationSet, *, version: str, applied_by: str = "scout",
-             lock_timeout: float = 30.0) -> dict[str, Any]:
+def baseline(
+    db: Database, migrations: MigrationSet, *, version: str, applied_by: str = "scout", lock_timeout: float = 30.0
+) -> dict[str, Any]:
     """Mark versions up to ``version`` as present without running them (a database that already has them)."""
     limit = version_key(normalize_version(version))
     if normalize_version(version) not in migrations.by_version():
@@ -264,9 +321,17 @@ def baseline(db: Database, migrations: MigrationSet, *, version: str, applied_by
             state = ledger.current_state(ledger.read_ledger(db))
             for m in migrations.versioned:
                 if m.version_key <= limit and m.version not in state.applied:
-                    ledger.record(db, version=m.version, description=m.description, type=ledger.BASELINE,
-                                  script=m.script, checksum=m.checksum, applied_by=applied_by,
-                                  execution_ms=0, success=True)
+                    ledger.record(
+                        db,
+                        version=m.version,
+                        description=m.description,
+                        type=ledger.BASELINE,
+                        script=m.script,
+                        checksum=m.checksum,
+                        applied_by=applied_by,
+                        execution_ms=0,
+                        success=True,
+                    )
                     marked.append(_describe(m))
     return {"baselined": marked, "version": normalize_version(version)}
 
@@ -285,8 +350,12 @@ def verify(db: Database, migrations: MigrationSet) -> dict[str, Any]:
     findings += _schema_errors(migrations, state)
     found["lint"] = [_finding(e) for e in findings if e.is_error]
     ok = not any(found.values())
-    return {"ok": ok, **found, "warnings": [_finding(e) for e in findings if not e.is_error],
-            "amended": amendments(migrations, state)}
+    return {
+        "ok": ok,
+        **found,
+        "warnings": [_finding(e) for e in findings if not e.is_error],
+        "amended": amendments(migrations, state),
+    }
 
 
 def _finding(e: LintError) -> dict[str, Any]:

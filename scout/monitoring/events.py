@@ -20,17 +20,46 @@ log = logging.getLogger("scout.events")
 
 JOB_FIELDS = ("job", "run_id", "trigger")
 #: Figures a job's summary may carry into its finished event (scalars only).
-SUMMARY_FIGURES = ("applied_count", "pending", "scored", "total", "active_rules", "base_transactions",
-                   "export_rows", "unique_ids", "empty_ids", "streamed_rows", "passed", "transactions",
-                   "iterations", "batches", "horizon_days", "skipped", "full", "dry_run", "rules_checksum",
-                   "location", "seed", "seconds", "target", "version")
+SUMMARY_FIGURES = (
+    "applied_count",
+    "pending",
+    "scored",
+    "total",
+    "active_rules",
+    "base_transactions",
+    "export_rows",
+    "unique_ids",
+    "empty_ids",
+    "streamed_rows",
+    "passed",
+    "transactions",
+    "iterations",
+    "batches",
+    "horizon_days",
+    "skipped",
+    "full",
+    "dry_run",
+    "rules_checksum",
+    "location",
+    "seed",
+    "seconds",
+    "target",
+    "version",
+)
 
 EVENTS: dict[str, tuple[str, ...]] = {
     "scout.job.started": JOB_FIELDS,
     "scout.job.finished": JOB_FIELDS + ("outcome", "duration_s", "error") + SUMMARY_FIGURES,
     # passed is false when the counts disagree or the export shrinks without allow_shrink (the alert fires)
-    "scout.export.validated": ("run_id", "base_transactions", "export_rows", "unique_ids", "passed",
-                               "previous_export_rows", "allow_shrink"),
+    "scout.export.validated": (
+        "run_id",
+        "base_transactions",
+        "export_rows",
+        "unique_ids",
+        "passed",
+        "previous_export_rows",
+        "allow_shrink",
+    ),
     "scout.montecarlo.batch": ("run_id", "batch", "iterations", "duration_s"),
     "scout.montecarlo.run": ("run_id", "status", "iterations", "duration_s"),
 }
@@ -56,5 +85,8 @@ def emit(name: str, **fields: Any) -> dict[str, Any]:
 def dimensions(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload as log record attributes (OpenTelemetry: scalars only): None is left out, anything else
     not a bool, int, float or str is written as JSON text."""
-    return {key: value if isinstance(value, (bool, int, float, str)) else json.dumps(value, default=str)
-            for key, value in payload.items() if value is not None}
+    return {
+        key: value if isinstance(value, (bool, int, float, str)) else json.dumps(value, default=str)
+        for key, value in payload.items()
+        if value is not None
+    }

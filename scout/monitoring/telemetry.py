@@ -43,9 +43,12 @@ def configure_telemetry(environ: Mapping[str, str] | None = None) -> bool:
             from scout.secrets import azure_credential
 
             # local auth is off on the Application Insights resource: publish as the app's identity
-            configure_azure_monitor(connection_string=env[CONNECTION_STRING], logger_name=LOGGER_NAME,
-                                    credential=azure_credential(Settings.from_env(env)),
-                                    enable_trace_based_sampling_for_logs=False)  # events are never sampled
+            configure_azure_monitor(
+                connection_string=env[CONNECTION_STRING],
+                logger_name=LOGGER_NAME,
+                credential=azure_credential(Settings.from_env(env)),
+                enable_trace_based_sampling_for_logs=False,
+            )  # events are never sampled
         except Exception as exc:  # telemetry is best effort: never fail a job over it
             logging.getLogger(__name__).warning("OpenTelemetry not configured: %s", exc)
             return False

@@ -27,8 +27,14 @@ def render_png(run: dict[str, Any]) -> bytes:
         fan_ax.set(title="Daily revenue (PHP)", xlabel="day of horizon")
         fan_ax.legend(loc="upper left", fontsize=8)
     edges, counts = results["histogram"]["edges"], results["histogram"]["counts"]
-    hist_ax.bar(edges[:-1], counts, width=[b - a for a, b in zip(edges[:-1], edges[1:])], align="edge",
-                color="tab:green", alpha=0.7)
+    hist_ax.bar(
+        edges[:-1],
+        counts,
+        width=[b - a for a, b in zip(edges[:-1], edges[1:])],
+        align="edge",
+        color="tab:green",
+        alpha=0.7,
+    )
     if results.get("target") is not None:
         hist_ax.axvline(results["target"], color="tab:red", linestyle="--", label="target")
         hist_ax.legend(fontsize=8)

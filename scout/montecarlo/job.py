@@ -65,18 +65,27 @@ def _simulate(args: tuple[dict[str, Any], int, int, list[tuple[int, int]]]) -> t
     return revenue, units, daily, time.perf_counter() - started
 
 
-def _simulate_and_store(db: Database, run: dict[str, Any], batches: list[int], *, workers: int | None,
-                        lease_seconds: float, progress: Callable[[str], None]) -> None:
+def _simulate_and_store(
+    db: Database,
+    run: dict[str, Any],
+    batches: list[int],
+    *,
+    workers: int | None,
+    lease_seconds: float,
+    progress: Callable[[str], None],
+) -> None:
     """Simulate ``batches`` of the run in a process pool and store each as it comes in (the last one stored
     combines the run). Between batches the run beats, so a long batch never makes it look abandoned."""
     plan = model.batch_plan(run["iterations"], run["batches"])
     fitted = {k: v for k, v in run["model"].items() if k in model.Fitted.__dataclass_fields__}
     done, total, interval = run["batches"] - len(batches), run["batches"], beat_interval(lease_seconds)
-    pool = ProcessPoolExecutor(max_workers=workers or min(len(batches), 4), initializer=_die_with_parent,
-                               initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=workers or min(len(batches), 4), initializer=_die_with_parent, initargs=(os.getpid(),)
+    )
     try:
-        pending = {pool.submit(_simulate, (fitted, run["horizon_days"], int(run["seed_entropy"]), plan[b])): b
-                   for b in batches}
+        pending = {
+            pool.submit(_simulate, (fitted, run["horizon_days"], int(run["seed_entropy"]), plan[b])): b for b in batches
+        }
         while pending:
             finished, _ = wait(pending, timeout=interval, return_when=FIRST_COMPLETED)
             if not finished:
@@ -91,8 +100,14 @@ def _simulate_and_store(db: Database, run: dict[str, Any], batches: list[int], *
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_local(raw: dict[str, Any] | Scenario, *, trigger: str = "cli", workers: int | None = None,
-              settings: Settings | None = None, progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def run_local(
+    raw: dict[str, Any] | Scenario,
+    *,
+    trigger: str = "cli",
+    workers: int | None = None,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
     """Run every batch here, in a process pool; returns the completed run."""
     scenario = raw if isinstance(raw, Scenario) else parse_scenario(raw)
     settings = settings or Settings.from_env()
@@ -101,16 +116,22 @@ def run_local(raw: dict[str, Any] | Scenario, *, trigger: str = "cli", workers: 
         run = runs.create_run(db, scenario, trigger=trigger)
         progress(f"run {run['run_id']}: {run['iterations']:,} iterations in {run['batches']} batch(es)")
         try:
-            _simulate_and_store(db, run, list(range(run["batches"])), workers=workers, lease_seconds=lease,
-                                progress=progress)
+            _simulate_and_store(
+                db, run, list(range(run["batches"])), workers=workers, lease_seconds=lease, progress=progress
+            )
         except Exception as exc:
             runs.fail(db, run["run_id"], f"{type(exc).__name__}: {exc}")
             raise
         return runs.get_run(db, run["run_id"], lease_seconds=lease)
 
 
-def resume_local(run_id: str, *, workers: int | None = None, settings: Settings | None = None,
-                 progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def resume_local(
+    run_id: str,
+    *,
+    workers: int | None = None,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
     """Continue an abandoned run here: simulate only the batches not stored yet, then combine (a run whose
     batches are all stored is combined at once). A completed run is returned as it is; a failed run cannot
     be resumed (InvalidInput); a run still alive, or one whose combine another process holds, is refused
@@ -123,14 +144,19 @@ def resume_local(run_id: str, *, workers: int | None = None, settings: Settings 
             progress(f"run {run_id} is completed already")
             return runs.get_run(db, run_id, lease_seconds=lease)
         if run["status"] == "failed":
-            raise InvalidInput(f"run {run_id} failed ({run['error'] or 'no reason recorded'}) and cannot be "
-                               "resumed: start a new run")
+            raise InvalidInput(
+                f"run {run_id} failed ({run['error'] or 'no reason recorded'}) and cannot be resumed: start a new run"
+            )
         if not runs.take_over(db, run_id, lease_seconds=lease):
-            raise LockTimeout(f"run {run_id} is still alive (last sign of life at {run['updated_at']:%H:%M:%S} UTC):"
-                              f" resume it once it has been silent for its lease of {lease:g} s")
+            raise LockTimeout(
+                f"run {run_id} is still alive (last sign of life at {run['updated_at']:%H:%M:%S} UTC):"
+                f" resume it once it has been silent for its lease of {lease:g} s"
+            )
         missing = runs.missing_batches(db, run)
-        progress(f"run {run_id}: resuming with {run['batches'] - len(missing)}/{run['batches']} batches stored, "
-                 f"simulating {len(missing)}")
+        progress(
+            f"run {run_id}: resuming with {run['batches'] - len(missing)}/{run['batches']} batches stored, "
+            f"simulating {len(missing)}"
+        )
         try:
             if missing:
                 _simulate_and_store(db, run, missing, workers=workers, lease_seconds=lease, progress=progress)
@@ -143,9 +169,11 @@ def resume_local(run_id: str, *, workers: int | None = None, settings: Settings 
             raise
         resumed = runs.get_run(db, run_id, lease_seconds=lease)
         if resumed["status"] == "combining":
-            raise LockTimeout(f"run {run_id} is being combined by another process (claimed at "
-                              f"{resumed['combine_claimed_at']:%H:%M:%S} UTC); resume it again after "
-                              f"{runs.COMBINE_LEASE.total_seconds():g} s")
+            raise LockTimeout(
+                f"run {run_id} is being combined by another process (claimed at "
+                f"{resumed['combine_claimed_at']:%H:%M:%S} UTC); resume it again after "
+                f"{runs.COMBINE_LEASE.total_seconds():g} s"
+            )
         return resumed
 
 
@@ -164,8 +192,13 @@ def _bar(done: int, total: int) -> str:
     return f"{done}/{total} batches"
 
 
-def submit(raw: dict[str, Any] | Scenario, *, settings: Settings | None = None, trigger: str = "http",
-           session_id: str | None = None) -> dict[str, Any]:
+def submit(
+    raw: dict[str, Any] | Scenario,
+    *,
+    settings: Settings | None = None,
+    trigger: str = "http",
+    session_id: str | None = None,
+) -> dict[str, Any]:
     """Create the run and put one message per batch on the batch queue; returns the run.
 
     The record and the messages cannot share a transaction; the order and the undo make them one (as
@@ -189,8 +222,9 @@ def submit(raw: dict[str, Any] | Scenario, *, settings: Settings | None = None, 
             if isinstance(exc, StorageUnavailable):
                 exc.run_id = run["run_id"]
                 raise
-            raise JobFailed(f"could not enqueue the batches of run {run['run_id']}: {safe_reason(exc)}",
-                            run["run_id"]) from exc
+            raise JobFailed(
+                f"could not enqueue the batches of run {run['run_id']}: {safe_reason(exc)}", run["run_id"]
+            ) from exc
     return run
 
 
@@ -231,8 +265,10 @@ def run_queued_batch(body: str, *, settings: Settings | None = None) -> dict[str
         started = time.perf_counter()
         revenue, units, daily = runs.simulate(run, batch)
         seconds = time.perf_counter() - started
-        return _in_place(lambda: runs.store_batch(db, run_id, batch, revenue, units, daily, seconds=seconds),
-                         f"batch {batch} of run {run_id}")
+        return _in_place(
+            lambda: runs.store_batch(db, run_id, batch, revenue, units, daily, seconds=seconds),
+            f"batch {batch} of run {run_id}",
+        )
 
 
 #: Pause between two in-place retries of a batch that lost its write conflicts: doubles, capped, jittered.

@@ -51,18 +51,31 @@ class Fitted:
         return {**asdict(self), "distribution": "negative binomial" if self.over_dispersed else "poisson"}
 
 
-def fit(daily_counts: np.ndarray, basket_values: np.ndarray, basket_units: np.ndarray, *, stores: int,
-        price_change_pct: float = 0.0, elasticity: float = 0.0, promo_uplift_pct: float = 0.0,
-        store_change: int = 0) -> Fitted:
+def fit(
+    daily_counts: np.ndarray,
+    basket_values: np.ndarray,
+    basket_units: np.ndarray,
+    *,
+    stores: int,
+    price_change_pct: float = 0.0,
+    elasticity: float = 0.0,
+    promo_uplift_pct: float = 0.0,
+    store_change: int = 0,
+) -> Fitted:
     """Moments of the history with the levers applied (the count model's, as simulated)."""
     p = price_change_pct / 100.0
     demand = (1 + p) ** elasticity * (1 + promo_uplift_pct / 100.0) * max(stores + store_change, 0) / max(stores, 1)
     mean, var = scaled_counts(float(np.mean(daily_counts)), float(np.var(daily_counts)), demand)
     return Fitted(
-        daily_mean=mean, daily_var=var,
-        basket_mean=float(np.mean(basket_values)) * (1 + p), basket_var=float(np.var(basket_values)) * (1 + p) ** 2,
-        units_mean=float(np.mean(basket_units)), units_var=float(np.var(basket_units)),
-        days_observed=int(len(daily_counts)), transactions_observed=int(len(basket_values)))
+        daily_mean=mean,
+        daily_var=var,
+        basket_mean=float(np.mean(basket_values)) * (1 + p),
+        basket_var=float(np.var(basket_values)) * (1 + p) ** 2,
+        units_mean=float(np.mean(basket_units)),
+        units_var=float(np.var(basket_units)),
+        days_observed=int(len(daily_counts)),
+        transactions_observed=int(len(basket_values)),
+    )
 
 
 def scaled_counts(mean: float, var: float, multiplier: float) -> tuple[float, float]:
@@ -92,15 +105,16 @@ def _sum_of(counts: np.ndarray, mean: float, var: float, rng: np.random.Generato
     return np.where(counts > 0, rng.gamma(shape, var / mean), 0.0)
 
 
-def simulate_chunk(model: Fitted, horizon: int, size: int, entropy: int, chunk_index: int
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simulate_chunk(
+    model: Fitted, horizon: int, size: int, entropy: int, chunk_index: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(revenue per iteration, units per iteration, revenue per iteration and day) for one chunk."""
     rng = chunk_generator(entropy, chunk_index)
     shape = (size, horizon)
     if model.daily_mean <= 0:
         counts = np.zeros(shape)
     elif model.over_dispersed:
-        r = model.daily_mean ** 2 / (model.daily_var - model.daily_mean)
+        r = model.daily_mean**2 / (model.daily_var - model.daily_mean)
         counts = rng.negative_binomial(r, r / (r + model.daily_mean), size=shape).astype(np.float64)
     else:
         counts = rng.poisson(model.daily_mean, size=shape).astype(np.float64)
@@ -119,11 +133,12 @@ def batch_plan(iterations: int, batches: int) -> list[list[tuple[int, int]]]:
     chunks = chunks_of(iterations)
     batches = max(1, min(batches, len(chunks)))
     bounds = np.linspace(0, len(chunks), batches + 1).round().astype(int)
-    return [chunks[bounds[b]:bounds[b + 1]] for b in range(batches)]
+    return [chunks[bounds[b] : bounds[b + 1]] for b in range(batches)]
 
 
-def simulate_batch(model: Fitted, horizon: int, entropy: int, chunks: list[tuple[int, int]]
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def simulate_batch(
+    model: Fitted, horizon: int, entropy: int, chunks: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per-iteration totals of a batch, and the daily paths of its iterations among the first FAN_ITERATIONS."""
     revenue, units, fan = [], [], []
     for index, size in chunks:
@@ -138,11 +153,17 @@ def simulate_batch(model: Fitted, horizon: int, entropy: int, chunks: list[tuple
 
 def _distribution(values: np.ndarray) -> dict[str, Any]:
     std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return {"mean": float(np.mean(values)), "std": std, "mc_standard_error": std / math.sqrt(len(values)),
-            **{f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(values, PERCENTILES))}}
+    return {
+        "mean": float(np.mean(values)),
+        "std": std,
+        "mc_standard_error": std / math.sqrt(len(values)),
+        **{f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(values, PERCENTILES))},
+    }
 
 
-def summarise(revenue: np.ndarray, units: np.ndarray, daily: np.ndarray | None, *, target: float | None) -> dict[str, Any]:
+def summarise(
+    revenue: np.ndarray, units: np.ndarray, daily: np.ndarray | None, *, target: float | None
+) -> dict[str, Any]:
     """Everything the dashboard shows for one scenario."""
     counts, edges = np.histogram(revenue, bins=HISTOGRAM_BINS)
     out: dict[str, Any] = {
@@ -155,6 +176,8 @@ def summarise(revenue: np.ndarray, units: np.ndarray, daily: np.ndarray | None, 
     }
     if daily is not None:
         fan = np.percentile(daily, PERCENTILES, axis=0)
-        out["daily_fan"] = {"iterations": int(daily.shape[0]),
-                            **{f"p{p}": [round(float(v), 2) for v in row] for p, row in zip(PERCENTILES, fan)}}
+        out["daily_fan"] = {
+            "iterations": int(daily.shape[0]),
+            **{f"p{p}": [round(float(v), 2) for v in row] for p, row in zip(PERCENTILES, fan)},
+        }
     return out

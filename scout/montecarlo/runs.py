@@ -61,48 +61,54 @@ RESUME_BATCH = -1
 _INSERT_RUN = (
     "INSERT INTO results.montecarlo_runs (run_id, session_id, scenario, model, iterations, horizon_days, "
     "seed_entropy, chunk_size, batches, batches_done, status, stage, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'processing', ?, ?, ?)")
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'processing', ?, ?, ?)"
+)
 _SELECT_RUN = (
     "SELECT run_id, session_id, scenario, model, iterations, horizon_days, seed_entropy, chunk_size, batches, "
     "batches_done, status, stage, error, results, combiner, combiner_batch, combine_claimed_at, combine_claims, "
-    "created_at, updated_at FROM results.montecarlo_runs WHERE run_id = ?")
+    "created_at, updated_at FROM results.montecarlo_runs WHERE run_id = ?"
+)
 #: The first statement of a store counts the batch: it writes the run's row (a real change, which DuckDB
 #: needs to see a conflict: it lets an update that changes nothing pass), so stores of one run go one
 #: at a time (SQL Server: the row's lock until commit; DuckDB: a write conflict, the store runs again).
 _COUNT_BATCH_IF_PROCESSING = (
     "UPDATE results.montecarlo_runs SET batches_done = batches_done + 1, "
     "stage = CONCAT('simulating ', batches_done + 1, '/', batches, ' batches'), updated_at = ? "
-    "WHERE run_id = ? AND status = 'processing'")
+    "WHERE run_id = ? AND status = 'processing'"
+)
 #: Each blob is cast explicitly: a NULL ``daily`` bound without a type may reach SQL Server as varchar,
 #: which it refuses to put in a VARBINARY column (Msg 257).
 _INSERT_PARTIAL_UNLESS_PRESENT = (
     "INSERT INTO results.montecarlo_partials (run_id, batch, revenue, units, daily, created_at) "
     "SELECT ?, ?, CAST(? AS VARBINARY(MAX)), CAST(? AS VARBINARY(MAX)), CAST(? AS VARBINARY(MAX)), ? "
-    "WHERE NOT EXISTS (SELECT 1 FROM results.montecarlo_partials WHERE run_id = ? AND batch = ?)")
+    "WHERE NOT EXISTS (SELECT 1 FROM results.montecarlo_partials WHERE run_id = ? AND batch = ?)"
+)
 _HAS_PARTIAL = "SELECT COUNT(*) FROM results.montecarlo_partials WHERE run_id = ? AND batch = ?"
 _CLAIM_COMBINE = (
     "UPDATE results.montecarlo_runs SET status = 'combining', stage = 'combining batches', combiner = ?, "
     "combiner_batch = ?, combine_claimed_at = ?, combine_claims = COALESCE(combine_claims, 0) + 1, updated_at = ? "
     "WHERE run_id = ? AND batches_done = batches "
-    "AND (status = 'processing' OR (status = 'combining' AND combine_claimed_at < ?))")
-_READ_PARTIALS = ("SELECT batch, revenue, units, daily FROM results.montecarlo_partials WHERE run_id = ? "
-                  "ORDER BY batch")
+    "AND (status = 'processing' OR (status = 'combining' AND combine_claimed_at < ?))"
+)
+_READ_PARTIALS = "SELECT batch, revenue, units, daily FROM results.montecarlo_partials WHERE run_id = ? ORDER BY batch"
 _COMPLETE_CLAIMED = (
     "UPDATE results.montecarlo_runs SET status = 'completed', stage = 'completed', results = ?, error = NULL, "
-    "updated_at = ? WHERE run_id = ? AND status = 'combining' AND combiner = ?")
+    "updated_at = ? WHERE run_id = ? AND status = 'combining' AND combiner = ?"
+)
 _RELEASE_CLAIM = (
     "UPDATE results.montecarlo_runs SET status = 'processing', stage = 'combine failed, waiting for a redelivery', "
     "error = ?, combiner = NULL, combiner_batch = NULL, combine_claimed_at = NULL, updated_at = ? "
-    "WHERE run_id = ? AND status = 'combining' AND combiner = ?")
+    "WHERE run_id = ? AND status = 'combining' AND combiner = ?"
+)
 #: A local pool's heartbeat between batches (a long batch must not make the run look dead).
-_TOUCH = ("UPDATE results.montecarlo_runs SET updated_at = ? "
-          "WHERE run_id = ? AND status IN ('processing', 'combining')")
+_TOUCH = "UPDATE results.montecarlo_runs SET updated_at = ? WHERE run_id = ? AND status IN ('processing', 'combining')"
 #: A resume takes the run over only when it is abandoned (its last sign of life older than the lease), in
 #: one conditional UPDATE: of two resumes at once, one wins.
 _TAKE_OVER = (
     "UPDATE results.montecarlo_runs SET updated_at = ?, "
     "stage = CONCAT('resumed at ', batches_done, '/', batches, ' batches') "
-    "WHERE run_id = ? AND status IN ('processing', 'combining') AND updated_at < ?")
+    "WHERE run_id = ? AND status IN ('processing', 'combining') AND updated_at < ?"
+)
 _STORED_BATCHES = "SELECT batch FROM results.montecarlo_partials WHERE run_id = ? ORDER BY batch"
 #: The run's ops.job_runs record beats with it and shows its stage (``scout jobs list`` applies the lease too).
 _BEAT_JOB_RUN = (
@@ -110,10 +116,12 @@ _BEAT_JOB_RUN = (
     "USING (SELECT r.run_id, ? AS heartbeat_at, r.stage FROM results.montecarlo_runs r WHERE r.run_id = ?) AS s "
     "ON h.run_id = s.run_id "
     "WHEN MATCHED THEN UPDATE SET heartbeat_at = s.heartbeat_at, stage = s.stage "
-    "WHEN NOT MATCHED THEN INSERT (run_id, heartbeat_at, stage) VALUES (s.run_id, s.heartbeat_at, s.stage);")
+    "WHEN NOT MATCHED THEN INSERT (run_id, heartbeat_at, stage) VALUES (s.run_id, s.heartbeat_at, s.stage);"
+)
 _FAIL_UNFINISHED = (
     "UPDATE results.montecarlo_runs SET status = 'failed', stage = 'failed', error = ?, updated_at = ? "
-    "WHERE run_id = ? AND status IN ('processing', 'combining')")
+    "WHERE run_id = ? AND status IN ('processing', 'combining')"
+)
 
 
 class CombinePending(RuntimeError):
@@ -126,17 +134,38 @@ def create_run(db: Database, scenario: Scenario, *, trigger: str, session_id: st
     """Validate against the data, fit the model, record the run as processing; returns the run row."""
     check_segment(db, scenario)
     counts, values, units, stores = load_history(db, scenario)
-    fitted = model.fit(counts, values, units, stores=stores, price_change_pct=scenario.price_change_pct,
-                       elasticity=scenario.elasticity, promo_uplift_pct=scenario.promo_uplift_pct,
-                       store_change=scenario.store_change)
-    entropy = scenario.seed if scenario.seed is not None else int(np.random.SeedSequence().entropy % (2 ** 63))
+    fitted = model.fit(
+        counts,
+        values,
+        units,
+        stores=stores,
+        price_change_pct=scenario.price_change_pct,
+        elasticity=scenario.elasticity,
+        promo_uplift_pct=scenario.promo_uplift_pct,
+        store_change=scenario.store_change,
+    )
+    entropy = scenario.seed if scenario.seed is not None else int(np.random.SeedSequence().entropy % (2**63))
     plan = model.batch_plan(scenario.iterations, scenario.batches)
     run_id, now = str(uuid.uuid4()), now_utc()
 
     def record(tx: Database) -> None:
-        tx.execute(_INSERT_RUN, (run_id, session_id, json.dumps(scenario.as_dict()), json.dumps(fitted.as_dict()),
-                                 scenario.iterations, scenario.horizon_days, str(entropy), model.CHUNK, len(plan),
-                                 f"simulating 0/{len(plan)} batches", now, now))
+        tx.execute(
+            _INSERT_RUN,
+            (
+                run_id,
+                session_id,
+                json.dumps(scenario.as_dict()),
+                json.dumps(fitted.as_dict()),
+                scenario.iterations,
+                scenario.horizon_days,
+                str(entropy),
+                model.CHUNK,
+                len(plan),
+                f"simulating 0/{len(plan)} batches",
+                now,
+                now,
+            ),
+        )
         record_start_in(tx, run_id, JOB, trigger, now)
 
     db.retry_transaction(record, what=f"recording Monte Carlo run {run_id}")
@@ -156,8 +185,9 @@ def load_run(db: Database, run_id: str) -> dict[str, Any]:
     return run
 
 
-def get_run(db: Database, run_id: str, *, lease_seconds: float | None = None,
-            now: datetime | None = None) -> dict[str, Any]:
+def get_run(
+    db: Database, run_id: str, *, lease_seconds: float | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """The run as reported (``scout montecarlo show``, the status endpoint, results sessions): ``status`` is
     ``abandoned`` for a run under way whose last sign of life (``updated_at``) is older than the lease
     (default ``SCOUT_RUN_LEASE_SECONDS``); ``stage`` is then the last stage it reached and ``error`` says so."""
@@ -196,8 +226,9 @@ class _StoredAlready(Exception):
     """The partial was stored by an earlier delivery: the store's transaction is rolled back, count and all."""
 
 
-def store_partial(db: Database, run_id: str, batch: int, revenue: np.ndarray, units: np.ndarray,
-                  daily: np.ndarray | None) -> bool:
+def store_partial(
+    db: Database, run_id: str, batch: int, revenue: np.ndarray, units: np.ndarray, daily: np.ndarray | None
+) -> bool:
     """Count the batch and store its partial, in one transaction, unless it is stored already (a
     redelivery: the count is rolled back with it) or the run no longer takes batches; True when this
     call stored it."""
@@ -225,8 +256,11 @@ def beat_job_run(db: Database, run_id: str, *, now: datetime | None = None) -> N
     source of truth, so a beat lost to a write conflict (batches of one run at once) is simply skipped."""
     try:
         if has_heartbeats(db):
-            db.retry_transaction(lambda tx: tx.execute(_BEAT_JOB_RUN, (now or now_utc(), run_id)),
-                                 attempts=2, what=f"the heartbeat of run {run_id}'s job record")
+            db.retry_transaction(
+                lambda tx: tx.execute(_BEAT_JOB_RUN, (now or now_utc(), run_id)),
+                attempts=2,
+                what=f"the heartbeat of run {run_id}'s job record",
+            )
     except Exception as exc:  # noqa: BLE001 - see above
         log.debug("run %s: job record heartbeat skipped: %s", run_id, exc)
 
@@ -246,7 +280,8 @@ def take_over(db: Database, run_id: str, *, lease_seconds: float, now: datetime 
     now = now or now_utc()
     taken = db.retry_transaction(
         lambda tx: tx.execute(_TAKE_OVER, (now, run_id, now - lease_of(lease_seconds))) == 1,
-        what=f"taking run {run_id} over")
+        what=f"taking run {run_id} over",
+    )
     if taken:
         beat_job_run(db, run_id, now=now)
     return taken
@@ -258,13 +293,26 @@ def missing_batches(db: Database, run: dict[str, Any]) -> list[int]:
     return [b for b in range(run["batches"]) if b not in stored]
 
 
-def store_batch(db: Database, run_id: str, batch: int, revenue: np.ndarray, units: np.ndarray,
-                daily: np.ndarray | None, *, seconds: float = 0.0) -> dict[str, Any]:
+def store_batch(
+    db: Database,
+    run_id: str,
+    batch: int,
+    revenue: np.ndarray,
+    units: np.ndarray,
+    daily: np.ndarray | None,
+    *,
+    seconds: float = 0.0,
+) -> dict[str, Any]:
     """Store and count the batch's partial once (a redelivery counts nothing), then combine the run if
     every partial is in. Returns the run."""
     if store_partial(db, run_id, batch, revenue, units, daily):
-        log_event("scout.montecarlo.batch", run_id=run_id, batch=batch, iterations=int(len(revenue)),
-                  duration_s=round(seconds, 3))
+        log_event(
+            "scout.montecarlo.batch",
+            run_id=run_id,
+            batch=batch,
+            iterations=int(len(revenue)),
+            duration_s=round(seconds, 3),
+        )
     return combine_if_complete(db, run_id, batch)
 
 
@@ -275,7 +323,8 @@ def claim_combine(db: Database, run_id: str, batch: int, *, now: datetime | None
     token = str(uuid.uuid4())
     claimed = db.retry_transaction(
         lambda tx: tx.execute(_CLAIM_COMBINE, (token, batch, now, now, run_id, now - COMBINE_LEASE)) == 1,
-        what=f"claiming the combine of run {run_id}")
+        what=f"claiming the combine of run {run_id}",
+    )
     return token if claimed else None
 
 
@@ -291,9 +340,11 @@ def combine_if_complete(db: Database, run_id: str, batch: int) -> dict[str, Any]
         run = load_run(db, run_id)
         claimed_at = run["combine_claimed_at"]
         if run["status"] == "combining" and run["combiner_batch"] == batch and claimed_at is not None:
-            raise CombinePending(f"run {run_id} is being combined by an earlier delivery of batch {batch} "
-                                 f"(claimed at {claimed_at:%H:%M:%S} UTC); this delivery takes over "
-                                 f"after {COMBINE_LEASE.total_seconds():g} s")
+            raise CombinePending(
+                f"run {run_id} is being combined by an earlier delivery of batch {batch} "
+                f"(claimed at {claimed_at:%H:%M:%S} UTC); this delivery takes over "
+                f"after {COMBINE_LEASE.total_seconds():g} s"
+            )
         return run
     try:
         combine(db, load_run(db, run_id), token)
@@ -301,8 +352,9 @@ def combine_if_complete(db: Database, run_id: str, batch: int) -> dict[str, Any]
         try:
             release_claim(db, run_id, token, f"combine failed: {type(exc).__name__}: {exc}")
         except Exception as release_error:  # noqa: BLE001 - the database may be what failed: the lease ends it
-            log.warning("run %s: could not give the combine claim back (%s); it ends with its lease",
-                        run_id, release_error)
+            log.warning(
+                "run %s: could not give the combine claim back (%s); it ends with its lease", run_id, release_error
+            )
         raise
     return load_run(db, run_id)
 
@@ -317,8 +369,14 @@ def combine(db: Database, run: dict[str, Any], token: str) -> bool:
     units = np.concatenate([np.frombuffer(bytes(r[2]), dtype="<f8") for r in rows])
     fans = [np.frombuffer(bytes(r[3]), dtype="<f8").reshape(-1, run["horizon_days"]) for r in rows if r[3] is not None]
     summary = model.summarise(revenue, units, np.concatenate(fans) if fans else None, target=run["scenario"]["target"])
-    summary.update({"scenario": run["scenario"], "model": run["model"], "seed_entropy": run["seed_entropy"],
-                    "batches": run["batches"]})
+    summary.update(
+        {
+            "scenario": run["scenario"],
+            "model": run["model"],
+            "seed_entropy": run["seed_entropy"],
+            "batches": run["batches"],
+        }
+    )
     finished = now_utc()
     headline = {"iterations": run["iterations"], "batches": run["batches"], "horizon_days": run["horizon_days"]}
 
@@ -329,22 +387,35 @@ def combine(db: Database, run: dict[str, Any], token: str) -> bool:
         return True
 
     if not db.retry_transaction(complete, what=f"completing run {run['run_id']}"):
-        log.warning("run %s: combined, but its claim no longer holds; the run's record is left as it is",
-                    run["run_id"])
+        log.warning("run %s: combined, but its claim no longer holds; the run's record is left as it is", run["run_id"])
         return False
     duration = round((finished - run["created_at"]).total_seconds(), 3)
-    log_event("scout.job.finished", job=JOB, run_id=run["run_id"], trigger="queue", outcome="succeeded",
-              duration_s=duration, **headline)
-    log_event("scout.montecarlo.run", run_id=run["run_id"], status="completed", iterations=run["iterations"],
-              duration_s=duration)
+    log_event(
+        "scout.job.finished",
+        job=JOB,
+        run_id=run["run_id"],
+        trigger="queue",
+        outcome="succeeded",
+        duration_s=duration,
+        **headline,
+    )
+    log_event(
+        "scout.montecarlo.run",
+        run_id=run["run_id"],
+        status="completed",
+        iterations=run["iterations"],
+        duration_s=duration,
+    )
     return True
 
 
 def release_claim(db: Database, run_id: str, token: str, reason: str) -> None:
     """Give a claim back after a failed combine: the run is processing again, with the reason as its error
     until a later delivery combines it."""
-    db.retry_transaction(lambda tx: tx.execute(_RELEASE_CLAIM, (reason[:2000], now_utc(), run_id, token)),
-                         what=f"releasing the combine claim of run {run_id}")
+    db.retry_transaction(
+        lambda tx: tx.execute(_RELEASE_CLAIM, (reason[:2000], now_utc(), run_id, token)),
+        what=f"releasing the combine claim of run {run_id}",
+    )
 
 
 def fail(db: Database, run_id: str, reason: str) -> None:
@@ -364,7 +435,13 @@ def fail(db: Database, run_id: str, reason: str) -> None:
     if not db.retry_transaction(mark, what=f"failing run {run_id}"):
         return
     duration = round((now - run["created_at"]).total_seconds(), 3)
-    log_event("scout.job.finished", job=JOB, run_id=run_id, trigger="queue", outcome="failed", error=reason,
-              duration_s=duration)
-    log_event("scout.montecarlo.run", run_id=run_id, status="failed", iterations=run["iterations"],
-              duration_s=duration)
+    log_event(
+        "scout.job.finished",
+        job=JOB,
+        run_id=run_id,
+        trigger="queue",
+        outcome="failed",
+        error=reason,
+        duration_s=duration,
+    )
+    log_event("scout.montecarlo.run", run_id=run_id, status="failed", iterations=run["iterations"], duration_s=duration)

@@ -22,9 +22,9 @@ SEGMENT_KEYS = {
     "region": "SELECT MIN(RTRIM(region) COLLATE Latin1_General_100_BIN2) FROM dbo.Stores GROUP BY UPPER(RTRIM(region))",
     "store": "SELECT DISTINCT CAST(store_id AS NVARCHAR(20)) FROM dbo.Stores",
     "brand": "SELECT MIN(RTRIM(brand) COLLATE Latin1_General_100_BIN2) FROM dbo.TransactionItems "
-             "WHERE brand IS NOT NULL GROUP BY UPPER(RTRIM(brand))",
+    "WHERE brand IS NOT NULL GROUP BY UPPER(RTRIM(brand))",
     "category": "SELECT MIN(RTRIM(category) COLLATE Latin1_General_100_BIN2) FROM dbo.TransactionItems "
-                "WHERE category IS NOT NULL GROUP BY UPPER(RTRIM(category))",
+    "WHERE category IS NOT NULL GROUP BY UPPER(RTRIM(category))",
     "role": "SELECT MIN(RTRIM(role) COLLATE Latin1_General_100_BIN2) FROM ref.transaction_personas GROUP BY UPPER(RTRIM(role))",
 }
 
@@ -90,7 +90,7 @@ def _segment(raw: Any) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise InvalidInput("segment must be an object like {\"region\": \"NCR\"}")
+        raise InvalidInput('segment must be an object like {"region": "NCR"}')
     bad = sorted(set(raw) - set(SEGMENT_KEYS))
     if bad:
         shown = ", ".join(repr(b) if len(b) <= 40 else repr(b[:37]) + "..." for b in bad[:5])
@@ -98,7 +98,7 @@ def _segment(raw: Any) -> dict[str, str]:
     segment = {}
     for key, value in raw.items():
         if isinstance(value, int) and not isinstance(value, bool):
-            if not 0 <= value <= 2 ** 63 - 1:
+            if not 0 <= value <= 2**63 - 1:
                 raise InvalidInput(f"segment {key} must be text or a store number")
             value = str(value)
         segment[key] = _text(value, f"segment {key}", MAX_SEGMENT_VALUE, empty_ok=False)
@@ -124,7 +124,7 @@ def parse_scenario(raw: dict[str, Any]) -> Scenario:
         segment=segment,
         horizon_days=_number(raw, "horizon_days", int, 30, 1, MAX_HORIZON),
         iterations=_number(raw, "iterations", int, 1000, 1, MAX_ITERATIONS),
-        seed=_number(raw, "seed", int, None, 0, 2 ** 63 - 1),
+        seed=_number(raw, "seed", int, None, 0, 2**63 - 1),
         batches=_number(raw, "batches", int, 4, 1, MAX_BATCHES),
         price_change_pct=_number(raw, "price_change_pct", float, 0.0, -90, 500),
         elasticity=_number(raw, "elasticity", float, -1.2, -10, 10),
@@ -157,12 +157,16 @@ def segment_filter(scenario: Scenario) -> tuple[str, list[Any]]:
         params.append(seg["store"])
     for key in ("brand", "category"):
         if key in seg:
-            clauses.append(f"EXISTS (SELECT 1 FROM dbo.TransactionItems AS i WHERE i.canonical_tx_id = t.canonical_tx_id "
-                           f"AND UPPER(RTRIM(i.{key})) = UPPER(RTRIM(?)))")
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM dbo.TransactionItems AS i WHERE i.canonical_tx_id = t.canonical_tx_id "
+                f"AND UPPER(RTRIM(i.{key})) = UPPER(RTRIM(?)))"
+            )
             params.append(seg[key])
     if "role" in seg:
-        clauses.append("EXISTS (SELECT 1 FROM ref.transaction_personas AS p WHERE p.canonical_tx_id = t.canonical_tx_id "
-                       "AND UPPER(RTRIM(p.role)) = UPPER(RTRIM(?)))")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM ref.transaction_personas AS p WHERE p.canonical_tx_id = t.canonical_tx_id "
+            "AND UPPER(RTRIM(p.role)) = UPPER(RTRIM(?)))"
+        )
         params.append(seg["role"])
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -186,10 +190,14 @@ def load_history(db: Database, scenario: Scenario) -> tuple[np.ndarray, np.ndarr
         raise InvalidInput("no transaction history: run scout demo seed or load the source tables")
     import pyarrow as pa
 
-    batches = list(db.stream_arrow(
-        "SELECT DATEDIFF(day, ?, CAST(t.txn_ts AS DATE)) AS day_index, CAST(t.total_amount AS FLOAT) AS amount, "
-        f"CAST(t.total_items AS FLOAT) AS items FROM dbo.Transactions AS t JOIN dbo.Stores AS s ON s.store_id = t.store_id{where}",
-        [span[0], *params], schema=pa.schema([("day_index", pa.int64()), ("amount", pa.float64()), ("items", pa.float64())])))
+    batches = list(
+        db.stream_arrow(
+            "SELECT DATEDIFF(day, ?, CAST(t.txn_ts AS DATE)) AS day_index, CAST(t.total_amount AS FLOAT) AS amount, "
+            f"CAST(t.total_items AS FLOAT) AS items FROM dbo.Transactions AS t JOIN dbo.Stores AS s ON s.store_id = t.store_id{where}",
+            [span[0], *params],
+            schema=pa.schema([("day_index", pa.int64()), ("amount", pa.float64()), ("items", pa.float64())]),
+        )
+    )
     table = pa.Table.from_batches(batches) if batches else None
     if table is None or table.num_rows == 0:
         raise InvalidInput(f"the segment {scenario.segment or 'all'} has no transaction history")

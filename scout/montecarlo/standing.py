@@ -24,8 +24,10 @@ log = logging.getLogger("scout.montecarlo.standing")
 JOB = "montecarlo.standing"
 SETTING = "SCOUT_MONTECARLO_STANDING_SCENARIOS"
 ACTIVE_SCENARIOS_SQL = "SELECT name, [definition] FROM results.scenarios WHERE is_active = 1 ORDER BY name"
-REGIONS_SQL = ("SELECT MIN(RTRIM(region) COLLATE Latin1_General_100_BIN2) AS region FROM dbo.Stores "
-               "GROUP BY UPPER(RTRIM(region)) ORDER BY MIN(RTRIM(region) COLLATE Latin1_General_100_BIN2)")
+REGIONS_SQL = (
+    "SELECT MIN(RTRIM(region) COLLATE Latin1_General_100_BIN2) AS region FROM dbo.Stores "
+    "GROUP BY UPPER(RTRIM(region)) ORDER BY MIN(RTRIM(region) COLLATE Latin1_General_100_BIN2)"
+)
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,10 @@ def candidates(settings: Settings, db: Any) -> list[Candidate]:
             found += [_decoded(f"{SETTING}[{i}]", item) for i, item in enumerate(items)]
     found += [_decoded(str(name), definition) for name, definition in db.query(ACTIVE_SCENARIOS_SQL)]
     if not found:
-        found = [Candidate(f"region {r[0]}", {"segment": {"region": r[0]}, "horizon_days": 30, "name": f"region {r[0]}"})
-                 for r in db.query(REGIONS_SQL)]
+        found = [
+            Candidate(f"region {r[0]}", {"segment": {"region": r[0]}, "horizon_days": 30, "name": f"region {r[0]}"})
+            for r in db.query(REGIONS_SQL)
+        ]
     return found
 
 
@@ -93,8 +97,13 @@ def submit_each(found: list[Candidate], submit: Callable[[Scenario], dict[str, A
         except Exception as exc:  # noqa: BLE001 - one bad scenario must not stop the others
             failed.append({"name": candidate.name, "reason": _reason(exc)})
             log.warning("standing scenario %r not started: %s", candidate.name, failed[-1]["reason"])
-    return {"total": len(found), "submitted": len(started), "skipped": len(failed), "started": started,
-            "failed": failed}
+    return {
+        "total": len(found),
+        "submitted": len(started),
+        "skipped": len(failed),
+        "started": started,
+        "failed": failed,
+    }
 
 
 def refresh(*, trigger: str = "timer", invocation_id: str = "", settings: Settings | None = None) -> dict[str, Any]:
@@ -106,13 +115,16 @@ def refresh(*, trigger: str = "timer", invocation_id: str = "", settings: Settin
     settings = settings or Settings.from_env()
 
     def body(ctx: Any) -> dict[str, Any]:
-        summary = submit_each(candidates(settings, ctx.db),
-                              lambda scenario: submit(scenario, settings=settings, trigger=trigger))
+        summary = submit_each(
+            candidates(settings, ctx.db), lambda scenario: submit(scenario, settings=settings, trigger=trigger)
+        )
         if summary["failed"]:
             names = "; ".join(f"{f['name']}: {f['reason']}" for f in summary["failed"])
             raise StandingScenariosFailed(
                 f"{summary['skipped']} of {summary['total']} standing scenarios not started "
-                f"({summary['submitted']} started): {names}", summary)
+                f"({summary['submitted']} started): {names}",
+                summary,
+            )
         return summary
 
     return run_job(JOB, trigger, body, settings=settings, invocation_id=invocation_id)

@@ -31,7 +31,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Punctuation becomes a space, so terms match whole words: ' eskwela ' in ' sa eskwela, po '.
 # Backslash, line feed, carriage return and tab are built with NCHAR, never written inside a literal.
-_PUNCTUATION_PRINTABLE = ".,!?;:()\"/"
+_PUNCTUATION_PRINTABLE = '.,!?;:()"/'
 _PUNCTUATION_CODES = (92, 10, 13, 9)
 PUNCTUATION = _PUNCTUATION_PRINTABLE + "".join(chr(c) for c in _PUNCTUATION_CODES)
 
@@ -62,20 +62,28 @@ def _spelling_of(expr: str, values: tuple[str, ...]) -> str:
     spelling = {}
     for value in sorted(values):
         spelling.setdefault(key(value), value)
-    return "CASE " + expr + " " + " ".join(f"WHEN {quote(k)} THEN {quote(v)}" for k, v in sorted(spelling.items())) + " END"
+    return (
+        "CASE "
+        + expr
+        + " "
+        + " ".join(f"WHEN {quote(k)} THEN {quote(v)}" for k, v in sorted(spelling.items()))
+        + " END"
+    )
 
 
 def _normalized_words(column: str) -> str:
     """Lower case, punctuation to spaces, padded: `` sa eskwela  po `` (TRANSLATE: SQL Server 2017+, DuckDB)."""
-    punctuation = "CONCAT(" + ", ".join([quote(_PUNCTUATION_PRINTABLE)] +
-                                        [f"NCHAR({code})" for code in _PUNCTUATION_CODES]) + ")"
-    return (f"CONCAT(' ', TRANSLATE(LOWER(COALESCE({column}, '')), {punctuation}, "
-            f"{quote(' ' * len(PUNCTUATION))}), ' ')")
+    punctuation = (
+        "CONCAT(" + ", ".join([quote(_PUNCTUATION_PRINTABLE)] + [f"NCHAR({code})" for code in _PUNCTUATION_CODES]) + ")"
+    )
+    return f"CONCAT(' ', TRANSLATE(LOWER(COALESCE({column}, '')), {punctuation}, {quote(' ' * len(PUNCTUATION))}), ' ')"
 
 
 def daypart_case(hour: str) -> str:
-    return (f"CASE WHEN {hour} BETWEEN 5 AND 11 THEN 'Morning' WHEN {hour} BETWEEN 12 AND 17 THEN 'Afternoon' "
-            f"WHEN {hour} BETWEEN 18 AND 22 THEN 'Evening' ELSE 'Night' END")
+    return (
+        f"CASE WHEN {hour} BETWEEN 5 AND 11 THEN 'Morning' WHEN {hour} BETWEEN 12 AND 17 THEN 'Afternoon' "
+        f"WHEN {hour} BETWEEN 18 AND 22 THEN 'Evening' ELSE 'Night' END"
+    )
 
 
 def _flag(condition: str) -> str:
@@ -87,13 +95,18 @@ def _signal_flags(r: Rule) -> dict[str, str]:
     k = r.rule_id
     age = "0"
     if r.min_age is not None or r.max_age is not None:
-        bounds = [f"age >= {r.min_age}" if r.min_age is not None else "",
-                  f"age <= {r.max_age}" if r.max_age is not None else ""]
+        bounds = [
+            f"age >= {r.min_age}" if r.min_age is not None else "",
+            f"age <= {r.max_age}" if r.max_age is not None else "",
+        ]
         age = _flag(" AND ".join(["age IS NOT NULL"] + [b for b in bounds if b]))
     hour = "0"
     if r.hour_min is not None and r.hour_max is not None:
-        hour = _flag(f"hr >= {r.hour_min} AND hr <= {r.hour_max}" if r.hour_min <= r.hour_max
-                     else f"(hr >= {r.hour_min} OR hr <= {r.hour_max})")
+        hour = _flag(
+            f"hr >= {r.hour_min} AND hr <= {r.hour_max}"
+            if r.hour_min <= r.hour_max
+            else f"(hr >= {r.hour_min} OR hr <= {r.hour_max})"
+        )
     return {
         "explicit": f"x{k}",
         "term": _flag(f"t{k} IS NOT NULL"),
@@ -109,12 +122,17 @@ def _signal_flags(r: Rule) -> dict[str, str]:
 
 def _labels(r: Rule) -> dict[str, str]:
     k = r.rule_id
-    return {"explicit": quote(f"explicit:{r.role_name}"), "term": f"CONCAT('term:', t{k})",
-            "category": f"CONCAT('category:', {_spelling_of(f'c{k}', r.categories)})",
-            "brand": f"CONCAT('brand:', {_spelling_of(f'b{k}', r.brands)})",
-            "age": "CONCAT('age:', age)", "hour": "CONCAT('hour:', hr)", "daypart": "CONCAT('daypart:', daypart)",
-            "gender": f"CONCAT('gender:', {_spelling_of('gender', r.genders)})",
-            "items": "CONCAT('items:', total_items)"}
+    return {
+        "explicit": quote(f"explicit:{r.role_name}"),
+        "term": f"CONCAT('term:', t{k})",
+        "category": f"CONCAT('category:', {_spelling_of(f'c{k}', r.categories)})",
+        "brand": f"CONCAT('brand:', {_spelling_of(f'b{k}', r.brands)})",
+        "age": "CONCAT('age:', age)",
+        "hour": "CONCAT('hour:', hr)",
+        "daypart": "CONCAT('daypart:', daypart)",
+        "gender": f"CONCAT('gender:', {_spelling_of('gender', r.genders)})",
+        "items": "CONCAT('items:', total_items)",
+    }
 
 
 def _reasons(r: Rule, weights: dict[str, int]) -> str:
@@ -145,45 +163,82 @@ def compile_inference(rules: list[Rule], weights: dict[str, int], checksum: str,
     if not rules:
         raise ValueError("no rules to compile")
     w = {key: int(value) for key, value in weights.items()}
-    pending = "" if full else (
-        "WHERE NOT EXISTS (SELECT 1 FROM ref.transaction_personas AS p "
-        f"WHERE p.canonical_tx_id = t.canonical_tx_id AND p.rules_checksum = '{checksum}')")
+    pending = (
+        ""
+        if full
+        else (
+            "WHERE NOT EXISTS (SELECT 1 FROM ref.transaction_personas AS p "
+            f"WHERE p.canonical_tx_id = t.canonical_tx_id AND p.rules_checksum = '{checksum}')"
+        )
+    )
     by_rank = sorted(rules, key=lambda r: (r.priority, r.role_name))  # tie order among equal scores
 
     explicit = ",\n           ".join(
-        f"MAX(CASE WHEN role_key = {quote(key(r.role_name))} THEN 1 ELSE 0 END) AS x{r.rule_id}" for r in rules)
+        f"MAX(CASE WHEN role_key = {quote(key(r.role_name))} THEN 1 ELSE 0 END) AS x{r.rule_id}" for r in rules
+    )
     basket = ",\n           ".join(
-        [f"MIN(CASE WHEN {_in_list('category_key', _keys(r.categories))} THEN {binary_sql('category_key')} END) "
-         f"AS c{r.rule_id}" if r.categories else f"CAST(NULL AS NVARCHAR(100)) AS c{r.rule_id}" for r in rules] +
-        [f"MIN(CASE WHEN {_in_list('brand_key', _keys(r.brands))} THEN {binary_sql('brand_key')} END) "
-         f"AS b{r.rule_id}" if r.brands else f"CAST(NULL AS NVARCHAR(100)) AS b{r.rule_id}" for r in rules])
-    per_rule = ", ".join(f"COALESCE(ix.x{r.rule_id}, 0) AS x{r.rule_id}, bk.c{r.rule_id}, bk.b{r.rule_id}" for r in rules)
+        [
+            f"MIN(CASE WHEN {_in_list('category_key', _keys(r.categories))} THEN {binary_sql('category_key')} END) "
+            f"AS c{r.rule_id}"
+            if r.categories
+            else f"CAST(NULL AS NVARCHAR(100)) AS c{r.rule_id}"
+            for r in rules
+        ]
+        + [
+            f"MIN(CASE WHEN {_in_list('brand_key', _keys(r.brands))} THEN {binary_sql('brand_key')} END) "
+            f"AS b{r.rule_id}"
+            if r.brands
+            else f"CAST(NULL AS NVARCHAR(100)) AS b{r.rule_id}"
+            for r in rules
+        ]
+    )
+    per_rule = ", ".join(
+        f"COALESCE(ix.x{r.rule_id}, 0) AS x{r.rule_id}, bk.c{r.rule_id}, bk.b{r.rule_id}" for r in rules
+    )
     terms = ",\n           ".join(
         f"{_first_term('words', r.include_terms)} AS t{r.rule_id}, "
-        + (_flag(" OR ".join(f"words LIKE {quote('% ' + t + ' %')}" for t in r.exclude_terms)) if r.exclude_terms else "0")
-        + f" AS v{r.rule_id}" for r in rules)
-    flags = ",\n           ".join(f"{expr} AS f{r.rule_id}_{sig}" for r in rules for sig, expr in _signal_flags(r).items())
+        + (
+            _flag(" OR ".join(f"words LIKE {quote('% ' + t + ' %')}" for t in r.exclude_terms))
+            if r.exclude_terms
+            else "0"
+        )
+        + f" AS v{r.rule_id}"
+        for r in rules
+    )
+    flags = ",\n           ".join(
+        f"{expr} AS f{r.rule_id}_{sig}" for r in rules for sig, expr in _signal_flags(r).items()
+    )
     scores = ",\n           ".join(
         f"{' + '.join(f'{w[sig]} * f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} - {w['priority'] * r.priority} AS s{r.rule_id}, "
-        f"{' + '.join(f'f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} AS n{r.rule_id}" for r in rules)
+        f"{' + '.join(f'f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} AS n{r.rule_id}"
+        for r in rules
+    )
     eligible = ",\n           ".join(
         f"CASE WHEN n{r.rule_id} > 0 AND s{r.rule_id} >= {w['threshold']} AND (f{r.rule_id}_explicit = 1 OR v{r.rule_id} = 0) "
-        f"THEN 1 ELSE 0 END AS e{r.rule_id}" for r in rules)
+        f"THEN 1 ELSE 0 END AS e{r.rule_id}"
+        for r in rules
+    )
     best_eligible = "GREATEST(" + ", ".join(f"CASE WHEN e{r.rule_id} = 1 THEN s{r.rule_id} END" for r in rules) + ")"
     best_any = "GREATEST(" + ", ".join(f"CASE WHEN n{r.rule_id} > 0 THEN s{r.rule_id} END" for r in rules) + ")"
     total = " + ".join(f"e{r.rule_id} * s{r.rule_id}" for r in rules)
-    winner = "CASE " + " ".join(f"WHEN e{r.rule_id} = 1 AND s{r.rule_id} = best_eligible THEN {r.rule_id}"
-                                for r in by_rank) + " END"
-    role = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {quote(r.role_name)}" for r in rules) + \
-           f" ELSE {quote(FALLBACK_ROLE)} END"
+    winner = (
+        "CASE "
+        + " ".join(f"WHEN e{r.rule_id} = 1 AND s{r.rule_id} = best_eligible THEN {r.rule_id}" for r in by_rank)
+        + " END"
+    )
+    role = (
+        "CASE winner "
+        + " ".join(f"WHEN {r.rule_id} THEN {quote(r.role_name)}" for r in rules)
+        + f" ELSE {quote(FALLBACK_ROLE)} END"
+    )
     reasons = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {_reasons(r, w)}" for r in rules) + " END"
     threshold = w["threshold"]
     return f"""
 WITH ix AS (
-    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX({binary_sql('gender_key')}) AS gender,
+    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX({binary_sql("gender_key")}) AS gender,
            STRING_AGG(CAST(TranscriptionText AS NVARCHAR(MAX)), '  ') AS transcript,
            {explicit}
-    FROM (SELECT canonical_tx_id, TransactionDate, Age, TranscriptionText, {key_sql('Gender')} AS gender_key,
+    FROM (SELECT canonical_tx_id, TransactionDate, Age, TranscriptionText, {key_sql("Gender")} AS gender_key,
                  UPPER(LTRIM(RTRIM(EmotionalState))) AS role_key
           FROM dbo.SalesInteractions) AS si
     GROUP BY canonical_tx_id
@@ -191,7 +246,7 @@ WITH ix AS (
 bk AS (
     SELECT canonical_tx_id,
            {basket}
-    FROM (SELECT canonical_tx_id, {key_sql('category')} AS category_key, {key_sql('brand')} AS brand_key
+    FROM (SELECT canonical_tx_id, {key_sql("category")} AS category_key, {key_sql("brand")} AS brand_key
           FROM dbo.TransactionItems) AS ti
     GROUP BY canonical_tx_id
 ),

@@ -14,8 +14,10 @@ from scout.personas.compiler import compile_inference
 from scout.personas.rules import load_rules, load_weights, rules_checksum
 
 # Counted per role as Azure SQL's collation groups them, listed in code-point order (scout.db.collation).
-ROLE_COUNTS = ("SELECT MIN(role COLLATE Latin1_General_100_BIN2) AS role, COUNT(*) FROM ref.transaction_personas "
-               "GROUP BY UPPER(RTRIM(role)) ORDER BY MIN(role COLLATE Latin1_General_100_BIN2)")
+ROLE_COUNTS = (
+    "SELECT MIN(role COLLATE Latin1_General_100_BIN2) AS role, COUNT(*) FROM ref.transaction_personas "
+    "GROUP BY UPPER(RTRIM(role)) ORDER BY MIN(role COLLATE Latin1_General_100_BIN2)"
+)
 
 
 def infer_in(db: Database, *, full: bool = False, progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
@@ -33,12 +35,25 @@ def infer_in(db: Database, *, full: bool = False, progress: Callable[[str], None
         scored = int(db.query_one(current, (checksum,))[0]) - before
     roles = {k: int(v) for k, v in db.query(ROLE_COUNTS)}
     progress(f"scored {scored} transactions in {time.perf_counter() - started:.1f} s")
-    return {"scored": scored, "total": sum(roles.values()), "roles": roles,
-            "rules_checksum": checksum, "active_rules": len(rules), "full": full}
+    return {
+        "scored": scored,
+        "total": sum(roles.values()),
+        "roles": roles,
+        "rules_checksum": checksum,
+        "active_rules": len(rules),
+        "full": full,
+    }
 
 
-def infer(*, trigger: str, full: bool = False, settings: Settings | None = None, invocation_id: str = "",
-          run_id: str | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def infer(
+    *,
+    trigger: str,
+    full: bool = False,
+    settings: Settings | None = None,
+    invocation_id: str = "",
+    run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Recorded job ``personas.infer``; its one input is checked before the run is recorded."""
     if not isinstance(full, bool):
         raise InvalidInput(f"full must be true or false, got {type(full).__name__}")
@@ -46,5 +61,12 @@ def infer(*, trigger: str, full: bool = False, settings: Settings | None = None,
     def body(ctx: JobContext) -> dict[str, Any]:
         return infer_in(ctx.db, full=bool(full), progress=ctx.progress)
 
-    return run_job("personas.infer", trigger, body, settings=settings, invocation_id=invocation_id, run_id=run_id,
-                   progress=progress)
+    return run_job(
+        "personas.infer",
+        trigger,
+        body,
+        settings=settings,
+        invocation_id=invocation_id,
+        run_id=run_id,
+        progress=progress,
+    )

@@ -72,8 +72,10 @@ def _signals(tx: Transaction, rule: Rule, weights: dict[str, int]) -> list[tuple
     gender = max(genders) if genders else None
     words = words_of([i.transcript for i in tx.interactions if i.transcript is not None])
     out = []
-    if any(i.emotional_state is not None and i.emotional_state.strip(" ").upper() == key(rule.role_name)
-           for i in tx.interactions):
+    if any(
+        i.emotional_state is not None and i.emotional_state.strip(" ").upper() == key(rule.role_name)
+        for i in tx.interactions
+    ):
         out.append((weights["explicit"], 1, f"explicit:{rule.role_name}"))
     terms = sorted(t for t in rule.include_terms if has_term(words, t))
     if terms:
@@ -84,8 +86,12 @@ def _signals(tx: Transaction, rule: Rule, weights: dict[str, int]) -> list[tuple
     brand = _first_match([b for _, b in tx.items], rule.brands)
     if brand is not None:
         out.append((weights["brand"], 4, f"brand:{brand}"))
-    if age is not None and (rule.min_age is not None or rule.max_age is not None) \
-            and (rule.min_age is None or age >= rule.min_age) and (rule.max_age is None or age <= rule.max_age):
+    if (
+        age is not None
+        and (rule.min_age is not None or rule.max_age is not None)
+        and (rule.min_age is None or age >= rule.min_age)
+        and (rule.max_age is None or age <= rule.max_age)
+    ):
         out.append((weights["age"], 5, f"age:{age}"))
     if hour_in_window(hour, rule.hour_min, rule.hour_max):
         out.append((weights["hour"], 6, f"hour:{hour}"))

@@ -15,8 +15,19 @@ from scout.errors import InvalidInput
 FALLBACK_ROLE = "Regular"
 DAYPARTS = ("Morning", "Afternoon", "Evening", "Night")
 SIGNALS = ("explicit", "term", "category", "brand", "age", "hour", "daypart", "gender", "items")
-DEFAULT_WEIGHTS = {"explicit": 1000, "term": 100, "category": 50, "brand": 50, "age": 40, "hour": 30,
-                   "daypart": 25, "gender": 20, "items": 15, "priority": 2, "threshold": 150}
+DEFAULT_WEIGHTS = {
+    "explicit": 1000,
+    "term": 100,
+    "category": 50,
+    "brand": 50,
+    "age": 40,
+    "hour": 30,
+    "daypart": 25,
+    "gender": 20,
+    "items": 15,
+    "priority": 2,
+    "threshold": 150,
+}
 
 # Terms are matched with LIKE inside padded, lower-cased text: no wildcards or quotes may slip in.
 _TERM = re.compile(r"^[a-z0-9][a-z0-9 &'.-]*$")
@@ -92,22 +103,32 @@ def make_rule(row: dict) -> Rule:
         value = row.get(name)
         return None if value is None or value == "" else int(value)
 
-    return _check(Rule(
-        rule_id=int(row["rule_id"]), role_name=str(row["role_name"]).strip(), priority=int(row["priority"]),
-        include_terms=tuple(t.lower() for t in split_list(row.get("include_terms"))),
-        exclude_terms=tuple(t.lower() for t in split_list(row.get("exclude_terms"))),
-        categories=split_list(row.get("must_have_categories")), brands=split_list(row.get("must_have_brands")),
-        dayparts=split_list(row.get("daypart_in")), hour_min=num("hour_min"), hour_max=num("hour_max"),
-        min_items=num("min_items"), min_age=num("min_age"), max_age=num("max_age"),
-        genders=split_list(row.get("gender_in")),
-    ))
+    return _check(
+        Rule(
+            rule_id=int(row["rule_id"]),
+            role_name=str(row["role_name"]).strip(),
+            priority=int(row["priority"]),
+            include_terms=tuple(t.lower() for t in split_list(row.get("include_terms"))),
+            exclude_terms=tuple(t.lower() for t in split_list(row.get("exclude_terms"))),
+            categories=split_list(row.get("must_have_categories")),
+            brands=split_list(row.get("must_have_brands")),
+            dayparts=split_list(row.get("daypart_in")),
+            hour_min=num("hour_min"),
+            hour_max=num("hour_max"),
+            min_items=num("min_items"),
+            min_age=num("min_age"),
+            max_age=num("max_age"),
+            genders=split_list(row.get("gender_in")),
+        )
+    )
 
 
 def load_rules(db: Database) -> list[Rule]:
     rows = db.query_dicts(
         "SELECT rule_id, role_name, priority, include_terms, exclude_terms, must_have_categories, must_have_brands, "
         "daypart_in, hour_min, hour_max, min_items, min_age, max_age, gender_in "
-        "FROM ref.persona_rules WHERE is_active = 1 ORDER BY rule_id")
+        "FROM ref.persona_rules WHERE is_active = 1 ORDER BY rule_id"
+    )
     if not rows:
         raise InvalidInput("ref.persona_rules has no active rule: nothing to score with")
     rules = [make_rule(r) for r in rows]
@@ -139,6 +160,7 @@ SCORING_VERSION = 2
 
 def rules_checksum(rules: list[Rule], weights: dict[str, int]) -> str:
     """Fingerprint of everything that decides a score: active rules, weights and the scoring code's version."""
-    payload = json.dumps({"rules": [asdict(r) for r in rules], "weights": weights, "scoring": SCORING_VERSION},
-                         sort_keys=True)
+    payload = json.dumps(
+        {"rules": [asdict(r) for r in rules], "weights": weights, "scoring": SCORING_VERSION}, sort_keys=True
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

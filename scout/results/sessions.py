@@ -49,47 +49,60 @@ log = logging.getLogger("scout.results")
 #: The stage of a generation that has claimed its session and is starting its run.
 STARTING = "starting its run"
 
-_SELECT_STATUS = ("SELECT session_id, topic, [state], [percent], stage, run_id, error, updated_at, generation "
-                  "FROM results.generation_status WHERE session_id = ?")
+_SELECT_STATUS = (
+    "SELECT session_id, topic, [state], [percent], stage, run_id, error, updated_at, generation "
+    "FROM results.generation_status WHERE session_id = ?"
+)
 #: A new session claimed (under the session's lock, so no other generate inserts it meanwhile).
 _INSERT_CLAIM = (
     "INSERT INTO results.generation_status (session_id, generation, topic, [state], [percent], stage, run_id, "
     "error, updated_at) SELECT ?, ?, ?, 'processing', 0, ?, NULL, NULL, ? "
-    "WHERE NOT EXISTS (SELECT 1 FROM results.generation_status WHERE session_id = ?)")
+    "WHERE NOT EXISTS (SELECT 1 FROM results.generation_status WHERE session_id = ?)"
+)
 #: An existing session claimed: conditional on the generation the claimant found (a compare-and-set).
 _CLAIM = (
     "UPDATE results.generation_status SET generation = ?, topic = ?, [state] = 'processing', [percent] = 0, "
-    "stage = ?, run_id = NULL, error = NULL, updated_at = ? WHERE session_id = ? AND COALESCE(generation, '') = ?")
+    "stage = ?, run_id = NULL, error = NULL, updated_at = ? WHERE session_id = ? AND COALESCE(generation, '') = ?"
+)
 #: The started run attached to the generation that claimed the session, if it still is the current one.
 _ATTACH_RUN = (
     "UPDATE results.generation_status SET run_id = ?, [percent] = ?, stage = 'simulating scenarios', updated_at = ? "
-    "WHERE session_id = ? AND generation = ? AND run_id IS NULL AND [state] = 'processing'")
+    "WHERE session_id = ? AND generation = ? AND run_id IS NULL AND [state] = 'processing'"
+)
 #: A generation whose run could not be started: failed, with the reason (never left processing with no run).
 _FAIL_START = (
     "UPDATE results.generation_status SET [state] = 'failed', stage = ?, error = ?, updated_at = ? "
-    "WHERE session_id = ? AND generation = ? AND run_id IS NULL")
+    "WHERE session_id = ? AND generation = ? AND run_id IS NULL"
+)
 _DELETE_SEGMENTS = "DELETE FROM results.segment_results WHERE session_id = ?"
-_INSERT_SEGMENT = ("INSERT INTO results.segment_results (session_id, segment, payload, computed_at, generation, topic, "
-                   "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+_INSERT_SEGMENT = (
+    "INSERT INTO results.segment_results (session_id, segment, payload, computed_at, generation, topic, "
+    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _DELETE_STATUS = "DELETE FROM results.generation_status WHERE session_id = ?"
 #: Segments of the current generation only. A session written before generations existed has no
 #: generation, nor have its segments: COALESCE makes them match ('' is never a token).
-_SELECT_SEGMENT = ("SELECT payload FROM results.segment_results "
-                   "WHERE session_id = ? AND segment = ? AND COALESCE(generation, '') = ?")
-_SELECT_SEGMENTS = ("SELECT segment, payload FROM results.segment_results "
-                    "WHERE session_id = ? AND COALESCE(generation, '') = ? ORDER BY segment")
+_SELECT_SEGMENT = (
+    "SELECT payload FROM results.segment_results WHERE session_id = ? AND segment = ? AND COALESCE(generation, '') = ?"
+)
+_SELECT_SEGMENTS = (
+    "SELECT segment, payload FROM results.segment_results "
+    "WHERE session_id = ? AND COALESCE(generation, '') = ? ORDER BY segment"
+)
 #: Only a session still processing this very generation and run changes: a newer generate or a second
 #: poll leave it be.
 _RECORD_RUN_END = (
     "UPDATE results.generation_status SET [state] = ?, [percent] = ?, stage = ?, error = ?, updated_at = ? "
-    "WHERE session_id = ? AND COALESCE(generation, '') = ? AND run_id = ? AND [state] = 'processing'")
+    "WHERE session_id = ? AND COALESCE(generation, '') = ? AND run_id = ? AND [state] = 'processing'"
+)
 #: Brands compared as Azure SQL's default collation does (case-insensitive, trailing spaces ignored): one
 #: row per ``UPPER(RTRIM(brand))``, shown with its binary-smallest spelling (scout.db.collation).
 _BRAND_REVENUE = (
     "SELECT MIN(RTRIM(i.brand) COLLATE Latin1_General_100_BIN2) AS brand_name, "
     "SUM(i.quantity * i.unit_price) AS brand_revenue "
     "FROM dbo.TransactionItems AS i WHERE i.canonical_tx_id IN (SELECT t.canonical_tx_id {base}) "
-    "GROUP BY UPPER(RTRIM(i.brand)) ORDER BY brand_revenue DESC, brand_name")
+    "GROUP BY UPPER(RTRIM(i.brand)) ORDER BY brand_revenue DESC, brand_name"
+)
 
 
 class GenerationConflict(LockTimeout):
@@ -99,8 +112,10 @@ class GenerationConflict(LockTimeout):
 
     def __init__(self, session_id: str, topic: str | None, run_id: str | None) -> None:
         started = f"run {run_id}" if run_id else "a run it is still starting"
-        super().__init__(f"another generate of session {session_id} won (topic {topic}, {started}); "
-                         "poll its status, or generate again to replace it")
+        super().__init__(
+            f"another generate of session {session_id} won (topic {topic}, {started}); "
+            "poll its status, or generate again to replace it"
+        )
         self.session_id, self.topic, self.run_id = session_id, topic, run_id
 
 
@@ -140,18 +155,26 @@ def history_segments(db: Database, scenario: Scenario) -> dict[str, dict[str, An
     total = int(db.query_one(f"SELECT COUNT(*) {base}", params)[0])
     consumer: dict[str, Any] = {"transactions": total, "personas": []}
     if db.table_exists("ref", "transaction_personas"):
-        rows = db.query("SELECT p.[role], COUNT(*) FROM dbo.Transactions AS t "
-                        "JOIN [ref].transaction_personas AS p ON p.canonical_tx_id = t.canonical_tx_id "
-                        f"JOIN dbo.Stores AS s ON s.store_id = t.store_id{where} "
-                        "GROUP BY p.[role] ORDER BY COUNT(*) DESC", params)
+        rows = db.query(
+            "SELECT p.[role], COUNT(*) FROM dbo.Transactions AS t "
+            "JOIN [ref].transaction_personas AS p ON p.canonical_tx_id = t.canonical_tx_id "
+            f"JOIN dbo.Stores AS s ON s.store_id = t.store_id{where} "
+            "GROUP BY p.[role] ORDER BY COUNT(*) DESC",
+            params,
+        )
         scored = sum(int(r[1]) for r in rows) or 1
-        consumer["personas"] = [{"role": r[0], "transactions": int(r[1]), "share": round(int(r[1]) / scored, 4)}
-                                for r in rows]
+        consumer["personas"] = [
+            {"role": r[0], "transactions": int(r[1]), "share": round(int(r[1]) / scored, 4)} for r in rows
+        ]
     brands = db.query(_BRAND_REVENUE.format(base=base), params)
     revenue = float(sum(float(r[1] or 0) for r in brands)) or 1.0
-    brand = {"revenue": round(revenue, 2), "brands": [
-        {"brand": r[0], "revenue": round(float(r[1] or 0), 2), "share": round(float(r[1] or 0) / revenue, 4)}
-        for r in brands[:15]]}
+    brand = {
+        "revenue": round(revenue, 2),
+        "brands": [
+            {"brand": r[0], "revenue": round(float(r[1] or 0), 2), "share": round(float(r[1] or 0) / revenue, 4)}
+            for r in brands[:15]
+        ],
+    }
     exp = db.query_one(
         "SELECT COUNT(*), SUM(CASE WHEN x.sub = 1 THEN 1 ELSE 0 END), AVG(CAST(COALESCE(y.n, 0) AS FLOAT)), "
         "AVG(CASE WHEN y.spoken > 0 THEN 1.0 ELSE 0.0 END) "
@@ -160,14 +183,19 @@ def history_segments(db: Database, scenario: Scenario) -> dict[str, dict[str, An
         "           FROM dbo.v_insight_base GROUP BY sessionId) AS x ON x.sessionId = b.canonical_tx_id "
         "LEFT JOIN (SELECT canonical_tx_id, COUNT(*) AS n, COUNT(TranscriptionText) AS spoken "
         "           FROM dbo.SalesInteractions GROUP BY canonical_tx_id) AS y ON y.canonical_tx_id = b.canonical_tx_id",
-        params)
-    experience = {"transactions": int(exp[0]), "substitution_rate": round(float(exp[1] or 0) / max(int(exp[0]), 1), 4),
-                  "interactions_per_transaction": round(float(exp[2] or 0), 3),
-                  "share_with_transcript": round(float(exp[3] or 0), 4)}
+        params,
+    )
+    experience = {
+        "transactions": int(exp[0]),
+        "substitution_rate": round(float(exp[1] or 0) / max(int(exp[0]), 1), 4),
+        "interactions_per_transaction": round(float(exp[2] or 0), 3),
+        "share_with_transcript": round(float(exp[3] or 0), 4),
+    }
     return {"Consumer": consumer, "Brand": brand, "Experience": experience}
 
 
 # -- generations: claim, start, attach ------------------------------------------------------------------
+
 
 def _row(db: Database, session_id: str) -> dict[str, Any] | None:
     rows = db.query_dicts(_SELECT_STATUS, (session_id,))
@@ -214,8 +242,9 @@ def claim(db: Database, session_id: str, topic: str, current: dict[str, Any] | N
     return generation
 
 
-def attach(db: Database, session_id: str, generation: str, topic: str, run_id: str,
-           history: dict[str, dict[str, Any]]) -> bool:
+def attach(
+    db: Database, session_id: str, generation: str, topic: str, run_id: str, history: dict[str, dict[str, Any]]
+) -> bool:
     """Attach the started run and write the history segments, each stamped with the generation, topic
     and run, in one transaction, if ``generation`` is still the session's current one; False when not."""
     now = now_utc()
@@ -234,9 +263,12 @@ def attach(db: Database, session_id: str, generation: str, topic: str, run_id: s
 
 def fail_start(db: Database, session_id: str, generation: str, reason: str) -> None:
     """The generation could not start its run: failed, with the reason, unless it is no longer current."""
-    db.retry_transaction(lambda tx: tx.execute(_FAIL_START, (
-        STARTING, f"the run could not be started: {reason}"[:2000], now_utc(), session_id, generation)),
-        what=f"failing the start of results session {session_id}")
+    db.retry_transaction(
+        lambda tx: tx.execute(
+            _FAIL_START, (STARTING, f"the run could not be started: {reason}"[:2000], now_utc(), session_id, generation)
+        ),
+        what=f"failing the start of results session {session_id}",
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -250,12 +282,20 @@ def _fail_start_quietly(db: Database, session_id: str, generation: str, reason: 
     try:
         fail_start(db, session_id, generation, reason)
     except Exception as exc:  # noqa: BLE001 - the start's own error is the one to report
-        log.warning("results session %s: could not mark its failed start (%s); it is abandoned after the lease",
-                    session_id, exc)
+        log.warning(
+            "results session %s: could not mark its failed start (%s); it is abandoned after the lease", session_id, exc
+        )
 
 
-def record_generation(db: Database, session_id: str, topic: str, run_id: str,
-                      history: dict[str, dict[str, Any]], *, lock_timeout_seconds: float = 30.0) -> str:
+def record_generation(
+    db: Database,
+    session_id: str,
+    topic: str,
+    run_id: str,
+    history: dict[str, dict[str, Any]],
+    *,
+    lock_timeout_seconds: float = 30.0,
+) -> str:
     """Make a run that is already started the session's current generation, with its history segments,
     replacing whatever the session had (the benchmark and tests use it); returns the generation."""
     with db.application_lock(session_lock(session_id), lock_timeout_seconds):
@@ -319,23 +359,36 @@ def generate(session_id: str, topic: str, *, settings: Settings | None = None) -
 
 # -- reading a session ------------------------------------------------------------------------------------
 
+
 def run_segments(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Market and Product of a completed run."""
     results = run["results"]
-    common = {"topic": run["scenario"].get("name"), "run_id": run["run_id"], "horizon_days": run["horizon_days"],
-              "iterations": results["iterations"]}
-    return {"Market": {"segment": "Market", **common, "revenue": results["revenue"],
-                       "probability_above_target": results["probability_above_target"],
-                       "histogram": results["histogram"], "daily_fan": results.get("daily_fan")},
-            "Product": {"segment": "Product", **common, "units": results["units"]}}
+    common = {
+        "topic": run["scenario"].get("name"),
+        "run_id": run["run_id"],
+        "horizon_days": run["horizon_days"],
+        "iterations": results["iterations"],
+    }
+    return {
+        "Market": {
+            "segment": "Market",
+            **common,
+            "revenue": results["revenue"],
+            "probability_above_target": results["probability_above_target"],
+            "histogram": results["histogram"],
+            "daily_fan": results.get("daily_fan"),
+        },
+        "Product": {"segment": "Product", **common, "units": results["units"]},
+    }
 
 
 def _stale(updated_at: datetime | None, now: datetime, lease_seconds: float) -> bool:
     return updated_at is not None and (now - updated_at).total_seconds() > lease_seconds
 
 
-def progress_of(row: dict[str, Any], run: dict[str, Any] | None, *, now: datetime | None = None,
-                lease_seconds: float = 300.0) -> dict[str, Any]:
+def progress_of(
+    row: dict[str, Any], run: dict[str, Any] | None, *, now: datetime | None = None, lease_seconds: float = 300.0
+) -> dict[str, Any]:
     """The session's state, percent, stage and error as its current generation's run makes them (pure).
 
     States: processing, completed, failed, abandoned. A run status this code does not know is treated
@@ -345,12 +398,20 @@ def progress_of(row: dict[str, Any], run: dict[str, Any] | None, *, now: datetim
     """
     if run is None:
         if row["run_id"] is not None:
-            return {"state": "failed", "percent": row["percent"], "stage": "failed",
-                    "error": f"its Monte Carlo run {row['run_id']} no longer exists"}
+            return {
+                "state": "failed",
+                "percent": row["percent"],
+                "stage": "failed",
+                "error": f"its Monte Carlo run {row['run_id']} no longer exists",
+            }
         if is_starting(row) and _stale(row["updated_at"], now or now_utc(), lease_seconds):
-            return {"state": "abandoned", "percent": row["percent"], "stage": row["stage"],
-                    "error": f"the generate that claimed the session stopped before starting its run "
-                             f"(nothing for more than {lease_seconds:g} s)"}
+            return {
+                "state": "abandoned",
+                "percent": row["percent"],
+                "stage": row["stage"],
+                "error": f"the generate that claimed the session stopped before starting its run "
+                f"(nothing for more than {lease_seconds:g} s)",
+            }
         return {k: row[k] for k in ("state", "percent", "stage", "error")}
     status = run["status"]
     if status == "completed":
@@ -359,9 +420,12 @@ def progress_of(row: dict[str, Any], run: dict[str, Any] | None, *, now: datetim
     if status == "failed":
         return {"state": "failed", "percent": done, "stage": "failed", "error": run["error"]}
     if status == "abandoned":
-        return {"state": "abandoned", "percent": done, "stage": run["stage"],
-                "error": run.get("error") or f"its Monte Carlo run {run['run_id']} stopped (no heartbeat within "
-                                             f"the lease)"}
+        return {
+            "state": "abandoned",
+            "percent": done,
+            "stage": run["stage"],
+            "error": run.get("error") or f"its Monte Carlo run {run['run_id']} stopped (no heartbeat within the lease)",
+        }
     if status == "combining":
         stage = "combining scenario batches"
     elif status == "processing":
@@ -400,9 +464,22 @@ def _session(db: Database, session_id: str, settings: Settings) -> tuple[dict[st
     stored_state = row["state"]
     row.update(progress_of(row, run, lease_seconds=lease))
     if stored_state == "processing" and row["state"] in ("completed", "failed") and row["run_id"]:
-        db.retry_transaction(lambda tx: tx.execute(_RECORD_RUN_END, (
-            row["state"], row["percent"], row["stage"], row["error"], now_utc(), session_id,
-            row["generation"] or "", row["run_id"])), what=f"recording the end of results session {session_id}")
+        db.retry_transaction(
+            lambda tx: tx.execute(
+                _RECORD_RUN_END,
+                (
+                    row["state"],
+                    row["percent"],
+                    row["stage"],
+                    row["error"],
+                    now_utc(),
+                    session_id,
+                    row["generation"] or "",
+                    row["run_id"],
+                ),
+            ),
+            what=f"recording the end of results session {session_id}",
+        )
     return row, run
 
 
@@ -415,9 +492,11 @@ def _served_run(row: dict[str, Any], run: dict[str, Any] | None) -> dict[str, An
 
 
 def _segments(db: Database, row: dict[str, Any], run: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    found = {name: json.loads(payload)
-             for name, payload in db.query(_SELECT_SEGMENTS, (row["session_id"], row["generation"] or ""))
-             if name not in RUN_SEGMENTS}
+    found = {
+        name: json.loads(payload)
+        for name, payload in db.query(_SELECT_SEGMENTS, (row["session_id"], row["generation"] or ""))
+        if name not in RUN_SEGMENTS
+    }
     served = _served_run(row, run)
     if served is not None:
         found.update(run_segments(served))
@@ -465,8 +544,13 @@ def complete(session_id: str, *, settings: Settings | None = None) -> dict[str, 
     with connect(settings) as db:
         row, run = _session(db, session_id, settings)
         found = _segments(db, row, run)
-    return {"session_id": session_id, "state": row["state"], "topic": row["topic"], "run_id": row["run_id"],
-            "segments": {name: found.get(name) for name in SEGMENTS}}
+    return {
+        "session_id": session_id,
+        "state": row["state"],
+        "topic": row["topic"],
+        "run_id": row["run_id"],
+        "segments": {name: found.get(name) for name in SEGMENTS},
+    }
 
 
 def clear_rows(db: Database, session_id: str) -> int:
@@ -487,7 +571,6 @@ def clear(session_id: str, *, settings: Settings | None = None) -> dict[str, Any
         if clear_rows(tx, session_id) == 0:
             raise NotFound(f"unknown session {session_id}")
 
-    with connect(settings) as db, db.application_lock(session_lock(session_id),
-                                                      settings["SCOUT_LOCK_TIMEOUT_SECONDS"]):
+    with connect(settings) as db, db.application_lock(session_lock(session_id), settings["SCOUT_LOCK_TIMEOUT_SECONDS"]):
         db.retry_transaction(delete, what=f"clearing results session {session_id}")
     return {"session_id": session_id, "cleared": True}

@@ -29,7 +29,9 @@ from scout.sql.keywords import FUTURE_WORDS, RESERVED_WORDS
 
 ERROR, WARNING = "error", "warning"
 
-_PROCEDURAL_REASON = "is procedural/session T-SQL outside the subset (the ledger already runs each migration once, in one transaction)"
+_PROCEDURAL_REASON = (
+    "is procedural/session T-SQL outside the subset (the ledger already runs each migration once, in one transaction)"
+)
 
 # Statement-start keywords sqlglot may misread (RAISERROR parses as a function call, GOTO as an alias).
 # SET is left to the parse pass: at a line start it is usually an UPDATE's SET clause.
@@ -40,8 +42,15 @@ _FORBIDDEN_STATEMENTS = re.compile(
 )
 # The same constructs as parsed statements, wherever they sit in the batch.
 _PROCEDURAL_TREES: dict[type, str] = {
-    exp.IfBlock: "IF", exp.WhileBlock: "WHILE", exp.Execute: "EXEC", exp.Declare: "DECLARE",
-    exp.Transaction: "BEGIN TRAN", exp.Commit: "COMMIT", exp.Rollback: "ROLLBACK", exp.Use: "USE", exp.Set: "SET",
+    exp.IfBlock: "IF",
+    exp.WhileBlock: "WHILE",
+    exp.Execute: "EXEC",
+    exp.Declare: "DECLARE",
+    exp.Transaction: "BEGIN TRAN",
+    exp.Commit: "COMMIT",
+    exp.Rollback: "ROLLBACK",
+    exp.Use: "USE",
+    exp.Set: "SET",
 }
 _BARE_EXPRESSIONS = (exp.Alias, exp.Column, exp.Identifier, exp.Anonymous, exp.Literal)
 _IDENTITY = re.compile(r"\bIDENTITY\b", re.IGNORECASE)
@@ -50,45 +59,74 @@ _GO_NOT_ALONE = re.compile(r"^[ \t]*GO\b", re.IGNORECASE | re.MULTILINE)
 
 # DuckDB (or PostgreSQL) syntax SQL Server does not have, with what to write instead.
 _DUCKDB_ONLY: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE | re.MULTILINE), advice) for pattern, advice in (
+    (re.compile(pattern, re.IGNORECASE | re.MULTILINE), advice)
+    for pattern, advice in (
         # T-SQL's own "::" follows a securable class (GRANT ... ON SCHEMA::results)
-        (r"(?<!\bSCHEMA)(?<!\bOBJECT)(?<!\bTYPE)(?<!\bDATABASE)(?<!\bLOGIN)(?<!\bUSER)(?<!\bROLE)::",
-         "'::' casts are DuckDB-only: use CAST(x AS type)"),
+        (
+            r"(?<!\bSCHEMA)(?<!\bOBJECT)(?<!\bTYPE)(?<!\bDATABASE)(?<!\bLOGIN)(?<!\bUSER)(?<!\bROLE)::",
+            "'::' casts are DuckDB-only: use CAST(x AS type)",
+        ),
         (r"\bILIKE\b", "ILIKE is DuckDB-only: compare UPPER(x) LIKE UPPER(pattern)"),
         (r"\bLIMIT\s+(?:\d|\?|@|\()", "LIMIT is DuckDB-only: use TOP (n), or ORDER BY ... OFFSET ... FETCH"),
         (r"\bQUALIFY\b", "QUALIFY is DuckDB-only: filter a ROW_NUMBER() column in an outer query"),
-        (r"\bCREATE\s+OR\s+REPLACE\b",
-         "CREATE OR REPLACE is DuckDB-only: use CREATE OR ALTER (views) or DROP + CREATE"),
-        (r"\bINSERT\s+OR\s+(?:REPLACE|IGNORE)\b", "INSERT OR REPLACE/IGNORE is DuckDB-only: use MERGE or "
-                                                  "INSERT ... WHERE NOT EXISTS"),
+        (
+            r"\bCREATE\s+OR\s+REPLACE\b",
+            "CREATE OR REPLACE is DuckDB-only: use CREATE OR ALTER (views) or DROP + CREATE",
+        ),
+        (
+            r"\bINSERT\s+OR\s+(?:REPLACE|IGNORE)\b",
+            "INSERT OR REPLACE/IGNORE is DuckDB-only: use MERGE or INSERT ... WHERE NOT EXISTS",
+        ),
         (r"\bUSING\s+SAMPLE\b", "USING SAMPLE is DuckDB-only: use TABLESAMPLE or TOP ... ORDER BY NEWID()"),
         (r"\browid\b", "rowid is a DuckDB pseudo-column: use the table's key"),
         (r"\bEXCLUDE\s*\(", "SELECT * EXCLUDE (...) is DuckDB-only: list the columns"),
-        (r"\b(?:read_parquet|read_csv(?:_auto)?|read_json(?:_auto)?|parquet_scan)\s*\(",
-         "DuckDB table functions (read_parquet, read_csv...) do not exist on SQL Server"),
+        (
+            r"\b(?:read_parquet|read_csv(?:_auto)?|read_json(?:_auto)?|parquet_scan)\s*\(",
+            "DuckDB table functions (read_parquet, read_csv...) do not exist on SQL Server",
+        ),
         (r"(?:^|;)\s*COPY\b", "COPY ... TO/FROM is DuckDB-only"),
-        (r"(?<![.\w@#$])(?:STRUCT_(?:PACK|EXTRACT|INSERT)|LIST_(?:VALUE|PACK|CONCAT|CONTAINS|HAS|EXTRACT|ELEMENT"
-         r"|SORT|REVERSE_SORT|DISTINCT|UNIQUE|FILTER|TRANSFORM|APPLY|AGGREGATE|AGGR|SLICE|ZIP)|ARRAY_TO_STRING"
-         r"|ARRAY_LENGTH|UNNEST)\s*\(",
-         "STRUCT/LIST functions are DuckDB-only: T-SQL has no nested types"),
+        (
+            r"(?<![.\w@#$])(?:STRUCT_(?:PACK|EXTRACT|INSERT)|LIST_(?:VALUE|PACK|CONCAT|CONTAINS|HAS|EXTRACT|ELEMENT"
+            r"|SORT|REVERSE_SORT|DISTINCT|UNIQUE|FILTER|TRANSFORM|APPLY|AGGREGATE|AGGR|SLICE|ZIP)|ARRAY_TO_STRING"
+            r"|ARRAY_LENGTH|UNNEST)\s*\(",
+            "STRUCT/LIST functions are DuckDB-only: T-SQL has no nested types",
+        ),
     )
 )
 
 _CHARACTER_TYPES = {
-    exp.DataType.Type.NVARCHAR: "NVARCHAR", exp.DataType.Type.VARCHAR: "VARCHAR",
-    exp.DataType.Type.NCHAR: "NCHAR", exp.DataType.Type.CHAR: "CHAR",
-    exp.DataType.Type.VARBINARY: "VARBINARY", exp.DataType.Type.BINARY: "BINARY",
+    exp.DataType.Type.NVARCHAR: "NVARCHAR",
+    exp.DataType.Type.VARCHAR: "VARCHAR",
+    exp.DataType.Type.NCHAR: "NCHAR",
+    exp.DataType.Type.CHAR: "CHAR",
+    exp.DataType.Type.VARBINARY: "VARBINARY",
+    exp.DataType.Type.BINARY: "BINARY",
 }
 _MAX_CAPABLE = {exp.DataType.Type.NVARCHAR, exp.DataType.Type.VARCHAR, exp.DataType.Type.VARBINARY}
 _LOB_TYPES = {exp.DataType.Type.TEXT: "NTEXT/TEXT", exp.DataType.Type.IMAGE: "IMAGE", exp.DataType.Type.XML: "XML"}
 
 # Reserved words that are functions without parentheses (SELECT USER): in that role they are no identifier.
-_NILADIC = {"CURRENT_USER", "SESSION_USER", "SYSTEM_USER", "USER", "CURRENT_TIMESTAMP", "CURRENT_DATE",
-            "CURRENT_TIME"}
+_NILADIC = {"CURRENT_USER", "SESSION_USER", "SYSTEM_USER", "USER", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"}
 # Keywords followed by "(" that sqlglot sometimes reads as a table name (DELETE TOP (10) FROM t).
-_CALLED_KEYWORDS = {"TOP", "CONVERT", "TRY_CONVERT", "COALESCE", "NULLIF", "CONTAINS", "FREETEXT", "CONTAINSTABLE",
-                    "FREETEXTTABLE", "OPENQUERY", "OPENROWSET", "OPENDATASOURCE", "OPENXML", "IDENTITY",
-                    "SEMANTICKEYPHRASETABLE", "SEMANTICSIMILARITYDETAILSTABLE", "SEMANTICSIMILARITYTABLE"}
+_CALLED_KEYWORDS = {
+    "TOP",
+    "CONVERT",
+    "TRY_CONVERT",
+    "COALESCE",
+    "NULLIF",
+    "CONTAINS",
+    "FREETEXT",
+    "CONTAINSTABLE",
+    "FREETEXTTABLE",
+    "OPENQUERY",
+    "OPENROWSET",
+    "OPENDATASOURCE",
+    "OPENXML",
+    "IDENTITY",
+    "SEMANTICKEYPHRASETABLE",
+    "SEMANTICSIMILARITYDETAILSTABLE",
+    "SEMANTICSIMILARITYTABLE",
+}
 _CONTROL_NAMES = {9: "TAB", 10: "LF", 13: "CR"}
 _STRING_TROUBLE = re.compile(r"\\(?=[\r\n])|[\x00-\x1f]")  # first backslash-newline or control character
 
@@ -140,7 +178,9 @@ def _scan(sql: str) -> _Scan:
                 end += 2
             out.append(re.sub(r"[^\n]", " ", sql[i:end]))
             i = end
-        elif ch == "'" or (ch in "Nn" and sql.startswith("'", i + 1) and not (i and (sql[i - 1].isalnum() or sql[i - 1] == "_"))):
+        elif ch == "'" or (
+            ch in "Nn" and sql.startswith("'", i + 1) and not (i and (sql[i - 1].isalnum() or sql[i - 1] == "_"))
+        ):
             start = i
             i += 2 if ch in "Nn" else 1
             body_start, closed = i, False
@@ -170,7 +210,7 @@ def _scan(sql: str) -> _Scan:
                 else:
                     j += 1
             end = j + 1 if j < n and sql[j] == close else j
-            out.append(ch + _blank(sql[i + 1:j]) + sql[j:end])
+            out.append(ch + _blank(sql[i + 1 : j]) + sql[j:end])
             i = end
         else:
             out.append(ch)
@@ -233,7 +273,8 @@ def is_max_type(dtype: exp.DataType) -> bool:
     if dtype.this in _LOB_TYPES:
         return True
     return dtype.this in _MAX_CAPABLE and any(
-        isinstance(p, exp.DataTypeParam) and p.name.upper() == "MAX" for p in dtype.expressions)
+        isinstance(p, exp.DataTypeParam) and p.name.upper() == "MAX" for p in dtype.expressions
+    )
 
 
 class _Batch:
@@ -259,6 +300,7 @@ class _Batch:
 
 # -- rules on the text ------------------------------------------------------------------------------
 
+
 def _check_string_literals(batch: str, scan: _Scan, out: _Batch) -> None:
     """SQL Server reads a backslash before a line break in a string as a line continuation (both vanish);
     raw control characters make the statement depend on the file's line endings and editors."""
@@ -268,31 +310,42 @@ def _check_string_literals(batch: str, scan: _Scan, out: _Batch) -> None:
             continue
         line = _line_of(batch, found.start())
         if found.group() == "\\":
-            out.add(line, "backslash before a line break inside a string literal: SQL Server drops both (line "
-                          "continuation); build the text with CONCAT(..., NCHAR(92), NCHAR(10), ...)")
+            out.add(
+                line,
+                "backslash before a line break inside a string literal: SQL Server drops both (line "
+                "continuation); build the text with CONCAT(..., NCHAR(92), NCHAR(10), ...)",
+            )
         else:
             code = ord(found.group())
-            out.add(line, f"raw control character {_CONTROL_NAMES.get(code, f'U+{code:04X}')} inside a string "
-                          f"literal: write NCHAR({code}) (e.g. CONCAT(N'a', NCHAR({code}), N'b'))")
+            out.add(
+                line,
+                f"raw control character {_CONTROL_NAMES.get(code, f'U+{code:04X}')} inside a string "
+                f"literal: write NCHAR({code}) (e.g. CONCAT(N'a', NCHAR({code}), N'b'))",
+            )
 
 
 def _check_duckdb_only(code: str, out: _Batch) -> None:
     for pattern, advice in _DUCKDB_ONLY:
         for m in pattern.finditer(code):
-            out.add(_line_of(code, m.start() + len(m.group()) - len(m.group().lstrip("; \t\n"))),
-                    f"DuckDB-only syntax: {advice}")
+            out.add(
+                _line_of(code, m.start() + len(m.group()) - len(m.group().lstrip("; \t\n"))),
+                f"DuckDB-only syntax: {advice}",
+            )
 
 
 def _check_portable_patterns(code: str, out: _Batch) -> None:
     for m in _FORBIDDEN_STATEMENTS.finditer(code):
         out.add(_line_of(code, m.start(1)), f"{' '.join(m.group(1).upper().split())} {_PROCEDURAL_REASON}")
     for m in _IDENTITY.finditer(code):
-        out.add(_line_of(code, m.start()), "IDENTITY columns don't translate to DuckDB: use app-made UUIDs or natural keys")
+        out.add(
+            _line_of(code, m.start()), "IDENTITY columns don't translate to DuckDB: use app-made UUIDs or natural keys"
+        )
     for m in _DROP_INDEX_ON.finditer(code):
         out.add(_line_of(code, m.start()), "DROP INDEX ... ON is T-SQL only: drop the table, or leave the index")
 
 
 # -- rules on the parsed statements -----------------------------------------------------------------
+
 
 def _check_keywords(tree: exp.Expression, batch: str, at: tuple[int, int], out: _Batch) -> None:
     """Bare identifiers that are T-SQL keywords: reserved ones are a syntax error (Msg 156), future ones a
@@ -308,15 +361,22 @@ def _check_keywords(tree: exp.Expression, batch: str, at: tuple[int, int], out: 
         if isinstance(parent, exp.Column) and word in _NILADIC and not parent.table:
             continue  # SELECT CURRENT_USER / USER: the function
         end = token_meta(ident, "end")
-        if word in _CALLED_KEYWORDS and end is not None and batch[char_offset + end + 1:].lstrip().startswith("("):
+        if word in _CALLED_KEYWORDS and end is not None and batch[char_offset + end + 1 :].lstrip().startswith("("):
             continue  # DELETE TOP (10) ...: sqlglot made a table of TOP
         line = (token_meta(ident, "line") or 1) + line_offset
         if reserved:
-            out.add(line, f"{ident.name} is a reserved T-SQL keyword used as a bare identifier (SQL Server: "
-                          f"Msg 156): write [{ident.name}]")
+            out.add(
+                line,
+                f"{ident.name} is a reserved T-SQL keyword used as a bare identifier (SQL Server: "
+                f"Msg 156): write [{ident.name}]",
+            )
         else:
-            out.warn_once(word, line, f"{ident.name} is a T-SQL future keyword (Microsoft: avoid it as an "
-                                      f"identifier): consider [{ident.name}]")
+            out.warn_once(
+                word,
+                line,
+                f"{ident.name} is a T-SQL future keyword (Microsoft: avoid it as an "
+                f"identifier): consider [{ident.name}]",
+            )
 
 
 def _check_character_lengths(tree: exp.Expression, line_offset: int, out: _Batch) -> None:
@@ -330,9 +390,11 @@ def _check_character_lengths(tree: exp.Expression, line_offset: int, out: _Batch
         if declared or isinstance(parent, (exp.Cast, exp.Convert)):
             what = f"column {parent.name} declared" if isinstance(parent, exp.ColumnDef) else "CAST/CONVERT to"
             default = 1 if isinstance(parent, exp.ColumnDef) else 30
-            out.add(node_line(parent) + line_offset,
-                    f"{what} {name} without a length means {name}({default}) on SQL Server (silent "
-                    f"truncation): write {name}(n) or {name}(MAX)")
+            out.add(
+                node_line(parent) + line_offset,
+                f"{what} {name} without a length means {name}({default}) on SQL Server (silent "
+                f"truncation): write {name}(n) or {name}(MAX)",
+            )
 
 
 def _check_order_by_without_top(tree: exp.Expression, line_offset: int, out: _Batch) -> None:
@@ -348,9 +410,10 @@ def _check_order_by_without_top(tree: exp.Expression, line_offset: int, out: _Ba
             where = "a subquery, derived table or CTE"
         else:
             continue
-        out.add(node_line(order) + line_offset,
-                f"ORDER BY in {where} without TOP or OFFSET is rejected by SQL Server (Msg 1033): order the "
-                f"outer query")
+        out.add(
+            node_line(order) + line_offset,
+            f"ORDER BY in {where} without TOP or OFFSET is rejected by SQL Server (Msg 1033): order the outer query",
+        )
 
 
 _KEY_KINDS = {exp.PrimaryKeyColumnConstraint: "a PRIMARY KEY", exp.UniqueColumnConstraint: "a UNIQUE constraint"}
@@ -384,20 +447,28 @@ def table_key(table: exp.Table) -> str:
     return f"{(table.db or 'dbo').lower()}.{table.name.lower()}"
 
 
-def _check_max_keys(tree: exp.Expression, line_offset: int, out: _Batch,
-                    tables: dict[str, dict[str, exp.DataType]]) -> None:
+def _check_max_keys(
+    tree: exp.Expression, line_offset: int, out: _Batch, tables: dict[str, dict[str, exp.DataType]]
+) -> None:
     """MAX types cannot be key columns of a PRIMARY KEY, UNIQUE constraint or index (Msg 1919). Knows the
     tables created in the same batch; ``scout.sql.schema_lint`` knows the others."""
+
     def check(ident: exp.Expression, dtype: exp.DataType | None, what: str) -> None:
         if dtype is not None and is_max_type(dtype):
-            out.add(node_line(ident) + line_offset, f"{ident.name} {dtype.sql('tsql')} cannot be a key column of "
-                                                    f"{what} (SQL Server: Msg 1919): use a bounded length")
+            out.add(
+                node_line(ident) + line_offset,
+                f"{ident.name} {dtype.sql('tsql')} cannot be a key column of "
+                f"{what} (SQL Server: Msg 1919): use a bounded length",
+            )
 
     if not isinstance(tree, exp.Create):
         return
     if isinstance(tree.this, exp.Schema):
-        columns = {c.name.lower(): c.args["kind"] for c in tree.this.expressions
-                   if isinstance(c, exp.ColumnDef) and isinstance(c.args.get("kind"), exp.DataType)}
+        columns = {
+            c.name.lower(): c.args["kind"]
+            for c in tree.this.expressions
+            if isinstance(c, exp.ColumnDef) and isinstance(c.args.get("kind"), exp.DataType)
+        }
         if isinstance(tree.this.this, exp.Table):
             tables[table_key(tree.this.this)] = columns
         for item in tree.this.expressions:
@@ -421,13 +492,20 @@ def _check_portable_trees(trees: tuple[exp.Expression, ...], code: str, out: _Ba
         if keyword:
             out.add(_line_of_word(code, keyword.split()[0]), f"{keyword} {_PROCEDURAL_REASON}")
         elif isinstance(tree, exp.Command):
-            out.add(_line_of_word(code, str(tree.this)), f"statement outside the supported subset: {tree.sql('tsql')[:60]!r}")
+            out.add(
+                _line_of_word(code, str(tree.this)),
+                f"statement outside the supported subset: {tree.sql('tsql')[:60]!r}",
+            )
         elif isinstance(tree, _BARE_EXPRESSIONS):  # e.g. DBCC CHECKDB reads as "column DBCC aliased CHECKDB"
-            out.add(1, f"statement outside the supported subset (not a statement sqlglot knows): {tree.sql('tsql')[:60]!r}")
+            out.add(
+                1, f"statement outside the supported subset (not a statement sqlglot knows): {tree.sql('tsql')[:60]!r}"
+            )
         for add_node in tree.find_all(exp.Add):
             if _is_string(add_node.left) or _is_string(add_node.right):
-                out.add(_line_of(code, code.find("+")) if "+" in code else 1,
-                        f"'+' on strings is not portable: use CONCAT(...) ({add_node.sql('tsql')[:60]!r})")
+                out.add(
+                    _line_of(code, code.find("+")) if "+" in code else 1,
+                    f"'+' on strings is not portable: use CONCAT(...) ({add_node.sql('tsql')[:60]!r})",
+                )
 
 
 def lint_batch(script: str, batch_no: int, batch: str, *, portable: bool = True) -> list[LintError]:
@@ -440,8 +518,14 @@ def lint_batch(script: str, batch_no: int, batch: str, *, portable: bool = True)
     scan = _scan(batch)
     code = scan.code
     if scan.unclosed:
-        return [LintError(script, batch_no, _line_of(code, len(code.rstrip())),
-                          f"unterminated {scan.unclosed}: is there a GO line inside it? (GO always splits batches)")]
+        return [
+            LintError(
+                script,
+                batch_no,
+                _line_of(code, len(code.rstrip())),
+                f"unterminated {scan.unclosed}: is there a GO line inside it? (GO always splits batches)",
+            )
+        ]
     _check_string_literals(batch, scan, out)
     before = len(out.found)
     for m in _GO_NOT_ALONE.finditer(code):
@@ -467,8 +551,10 @@ def lint_batch(script: str, batch_no: int, batch: str, *, portable: bool = True)
     tables: dict[str, dict[str, exp.DataType]] = {}
     for line_offset, char_offset, tree in located:
         if isinstance(tree, exp.Create) and tree.args.get("exists"):
-            out.add(_line_of_word(code, "CREATE"), "CREATE ... IF NOT EXISTS is not T-SQL: the ledger already runs each "
-                                                   "migration once")
+            out.add(
+                _line_of_word(code, "CREATE"),
+                "CREATE ... IF NOT EXISTS is not T-SQL: the ledger already runs each migration once",
+            )
         _check_keywords(tree, batch, (line_offset, char_offset), out)
         _check_character_lengths(tree, line_offset, out)
         _check_order_by_without_top(tree, line_offset, out)

@@ -24,6 +24,7 @@ Each file starts with ``-- sent by <module.function>``; the output is the same, 
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -60,6 +61,7 @@ class Statement:
 
 # -- migrations ---------------------------------------------------------------------------------------
 
+
 def migration_statements(directory: str | os.PathLike[str] | None = None) -> list[Statement]:
     """Every batch of every migration file, as the runner sends it."""
     from scout.migrations.files import discover
@@ -68,14 +70,22 @@ def migration_statements(directory: str | os.PathLike[str] | None = None) -> lis
     migrations = [*found.versioned, *sorted(found.undo.values(), key=lambda m: m.version_key), *found.repeatable]
     out = []
     for m in migrations:
-        stem = m.script[:-len(".sql")]
+        stem = m.script[: -len(".sql")]
         for number, batch in enumerate(m.batches, start=1):
-            out.append(Statement("migrations", f"migrations/{stem}.batch{number}.sql", MIGRATION_SENDER, batch,
-                                 f"{m.script}, batch {number} of {len(m.batches)}"))
+            out.append(
+                Statement(
+                    "migrations",
+                    f"migrations/{stem}.batch{number}.sql",
+                    MIGRATION_SENDER,
+                    batch,
+                    f"{m.script}, batch {number} of {len(m.batches)}",
+                )
+            )
     return out
 
 
 # -- the Azure SQL backend's own statements -----------------------------------------------------------
+
 
 def backend_statements() -> list[Statement]:
     """``BACKEND_STATEMENTS`` of the Azure SQL backend (none while the backend does not declare them), each
@@ -85,9 +95,16 @@ def backend_statements() -> list[Statement]:
     module = importlib.import_module(BACKEND_MODULE)
     declared = getattr(module, "BACKEND_STATEMENTS", None) or {}
     senders = _backend_senders(module)
-    return [Statement("backend", f"backend/{name}.sql", ", ".join(senders.get(name, [BACKEND_MODULE])), tsql,
-                      f"BACKEND_STATEMENTS[{name!r}]")
-            for name, tsql in sorted(declared.items())]
+    return [
+        Statement(
+            "backend",
+            f"backend/{name}.sql",
+            ", ".join(senders.get(name, [BACKEND_MODULE])),
+            tsql,
+            f"BACKEND_STATEMENTS[{name!r}]",
+        )
+        for name, tsql in sorted(declared.items())
+    ]
 
 
 def _backend_senders(module: Any) -> dict[str, list[str]]:
@@ -100,8 +117,13 @@ def _backend_senders(module: Any) -> dict[str, list[str]]:
     def visit(node: ast.AST, scope: tuple[str, ...]) -> None:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             scope = (*scope, node.name)
-        if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
-                and node.value.id == "BACKEND_STATEMENTS" and isinstance(node.slice, ast.Constant) and scope):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "BACKEND_STATEMENTS"
+            and isinstance(node.slice, ast.Constant)
+            and scope
+        ):
             sender = ".".join((module.__name__, *scope))
             if sender not in found.setdefault(node.slice.value, []):
                 found[node.slice.value].append(sender)
@@ -113,6 +135,7 @@ def _backend_senders(module: Any) -> dict[str, list[str]]:
 
 
 # -- runtime statements ---------------------------------------------------------------------------------
+
 
 class _MemoryQueue:
     """Stands in for an Azure Storage queue while rendering: keeps the messages for render to deliver."""
@@ -155,8 +178,11 @@ def _production_shaped(range_transactions: int) -> Iterator[dict[str, _MemoryQue
     def queue_client(_settings: Any, name: str, **_: Any) -> _MemoryQueue:
         return queues.setdefault(name, _MemoryQueue())
 
-    with _swapped(DuckDBDatabase, "dialect", "tsql"), _swapped(scout.storage, "queue_client", queue_client), \
-            _swapped(ranges, "RANGE_TRANSACTIONS", range_transactions):
+    with (
+        _swapped(DuckDBDatabase, "dialect", "tsql"),
+        _swapped(scout.storage, "queue_client", queue_client),
+        _swapped(ranges, "RANGE_TRANSACTIONS", range_transactions),
+    ):
         yield queues
 
 
@@ -165,6 +191,11 @@ def _first(db: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
     if row is None:
         raise RuntimeError(f"render: the demo data has no row for {sql!r}")
     return row[0]
+
+
+#: Modules whose ``exercise(settings, recorder)`` runs that domain's jobs on the scratch database after the
+#: ones above (the demo data is seeded; a domain seeds its own extra data inside ``recorder.paused()``).
+DOMAIN_EXERCISES: tuple[str, ...] = ()
 
 
 def _run_the_jobs(folder: Path, transactions: int, seed: int, recorder: StatementRecorder) -> None:
@@ -179,8 +210,9 @@ def _run_the_jobs(folder: Path, transactions: int, seed: int, recorder: Statemen
     from scout.personas import job as personas
     from scout.results import sessions
 
-    settings = Settings.from_env({}, SCOUT_DATABASE_URL=f"duckdb:///{folder / 'scout.duckdb'}",
-                                 SCOUT_EXPORT_DESTINATION=str(folder / "exports"))
+    settings = Settings.from_env(
+        {}, SCOUT_DATABASE_URL=f"duckdb:///{folder / 'scout.duckdb'}", SCOUT_EXPORT_DESTINATION=str(folder / "exports")
+    )
     with _production_shaped(RANGE_TRANSACTIONS):
         migrations.apply(trigger="cli", settings=settings)
         migrations.status(settings)
@@ -205,8 +237,9 @@ def _run_the_jobs(folder: Path, transactions: int, seed: int, recorder: Statemen
             category = _first(db, "SELECT MIN(category) FROM dbo.TransactionItems")
             role = _first(db, "SELECT MIN(role) FROM ref.transaction_personas")
 
-        local = montecarlo.run_local({**SIMULATION, "segment": {"region": region, "store": str(store)}},
-                                     workers=1, settings=settings)
+        local = montecarlo.run_local(
+            {**SIMULATION, "segment": {"region": region, "store": str(store)}}, workers=1, settings=settings
+        )
         montecarlo.show(local["run_id"], settings=settings)
 
         sessions.generate("render-completed", f"brand:{brand}", settings=settings)
@@ -235,6 +268,9 @@ def _run_the_jobs(folder: Path, transactions: int, seed: int, recorder: Statemen
             job_runs.recent_runs(db, "personas.infer", 5)
             job_runs.get_run(db, queued["run_id"])
 
+        for name in DOMAIN_EXERCISES:
+            importlib.import_module(name).exercise(settings, recorder)
+
 
 def runtime_statements(*, transactions: int = SEED_TRANSACTIONS, seed: int = SEED) -> list[Statement]:
     """Every distinct statement the jobs send, named after the code that sends it."""
@@ -243,8 +279,9 @@ def runtime_statements(*, transactions: int = SEED_TRANSACTIONS, seed: int = SEE
             _run_the_jobs(Path(folder), transactions, seed, recorder)
         except Exception as exc:  # noqa: BLE001 - one line for the CLI, naming what stopped
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise RenderFailed(f"render stopped, nothing written: running the jobs on a scratch database failed: "
-                               f"{first}") from exc
+            raise RenderFailed(
+                f"render stopped, nothing written: running the jobs on a scratch database failed: {first}"
+            ) from exc
     out = []
     for sender, statements in recorder.distinct().items():
         for number, tsql in enumerate(statements, start=1):
@@ -253,6 +290,7 @@ def runtime_statements(*, transactions: int = SEED_TRANSACTIONS, seed: int = SEE
 
 
 # -- writing ---------------------------------------------------------------------------------------------
+
 
 def text_of(statement: Statement, engine: str) -> str:
     """The file's text: who sends it, then the statement as ``engine`` runs it."""
@@ -313,11 +351,18 @@ def render(engine: str, out: str | os.PathLike[str]) -> dict[str, Any]:
             counts[statement.kind] += 1
     except OSError as exc:
         raise InvalidInput(f"cannot write to {target}: {exc.strerror or exc}") from None
-    return {"engine": engine, "out": str(target), "files": sum(counts.values()), "counts": counts,
-            "paths": [s.path for s in statements]}
+    return {
+        "engine": engine,
+        "out": str(target),
+        "files": sum(counts.values()),
+        "counts": counts,
+        "paths": [s.path for s in statements],
+    }
 
 
 def summary_line(result: dict[str, Any]) -> str:
     c = result["counts"]
-    return (f"{result['files']} files: migrations {c['migrations']}, runtime {c['runtime']}, "
-            f"backend {c['backend']} ({result['engine']}) in {result['out']}")
+    return (
+        f"{result['files']} files: migrations {c['migrations']}, runtime {c['runtime']}, "
+        f"backend {c['backend']} ({result['engine']}) in {result['out']}"
+    )

@@ -24,8 +24,13 @@ from scout.sql.lint import LintError, is_max_type, node_line, parse_batch, table
 
 _T = exp.DataType.Type
 # sqlglot's names where they differ from SQL Server's.
-_TYPE_NAMES = {_T.UTINYINT: "TINYINT", _T.UUID: "UNIQUEIDENTIFIER", _T.TIMESTAMPTZ: "DATETIMEOFFSET",
-               _T.DOUBLE: "FLOAT", _T.TEXT: "NTEXT/TEXT"}
+_TYPE_NAMES = {
+    _T.UTINYINT: "TINYINT",
+    _T.UUID: "UNIQUEIDENTIFIER",
+    _T.TIMESTAMPTZ: "DATETIMEOFFSET",
+    _T.DOUBLE: "FLOAT",
+    _T.TEXT: "NTEXT/TEXT",
+}
 _LENGTH_DEFAULT_1 = {_T.NVARCHAR, _T.VARCHAR, _T.NCHAR, _T.CHAR, _T.VARBINARY, _T.BINARY}
 _PRECISION_DEFAULT_7 = {_T.DATETIME2, _T.TIME, _T.TIMESTAMPTZ}
 
@@ -38,7 +43,7 @@ def column_type(dtype: exp.DataType) -> str:
     if dtype.this in _LENGTH_DEFAULT_1 and not params:
         params = ["1"]
     elif dtype.this == _T.DECIMAL:
-        params = params + ["18", "0"][len(params):]
+        params = params + ["18", "0"][len(params) :]
     elif dtype.this in _PRECISION_DEFAULT_7 and not params:
         params = ["7"]
     elif dtype.this in (_T.FLOAT, _T.DOUBLE):
@@ -111,8 +116,11 @@ class _SchemaBuilder:
         key = table_key(target)
         if key in self.tables:
             earlier = self.tables[key]
-            self.error(where, f"table {_table_name(target)} is already created by {earlier.created}: a table is "
-                              f"created once (SQL Server: Msg 2714); change it with ALTER TABLE, or DROP it first")
+            self.error(
+                where,
+                f"table {_table_name(target)} is already created by {earlier.created}: a table is "
+                f"created once (SQL Server: Msg 2714); change it with ALTER TABLE, or DROP it first",
+            )
             return
         table = _Table(_table_name(target), where)
         foreign_keys: list[_ForeignKey] = []
@@ -146,7 +154,7 @@ class _SchemaBuilder:
     def table_constraint(self, table: _Table, item: exp.Expression, at, *, check_max: bool) -> list[_ForeignKey]:
         """PRIMARY KEY / UNIQUE / FOREIGN KEY declared apart from a column (in CREATE or ALTER TABLE ADD)."""
         found = []
-        for node in (item.expressions if isinstance(item, exp.Constraint) else [item]):
+        for node in item.expressions if isinstance(item, exp.Constraint) else [item]:
             if isinstance(node, exp.PrimaryKey):
                 idents = [unwrap_identifier(o) for o in node.expressions]
                 table.primary_key = tuple(i.name.lower() for i in idents)
@@ -205,8 +213,11 @@ class _SchemaBuilder:
             where = at(ident)
             same_batch = (where.script, where.batch) == (table.created.script, table.created.batch)
             if is_max_type(column[2]) and not same_batch:
-                self.error(where, f"{column[0]} {column[1]} cannot be a key column of {what} (SQL Server: Msg 1919): "
-                                  f"use a bounded length")
+                self.error(
+                    where,
+                    f"{column[0]} {column[1]} cannot be a key column of {what} (SQL Server: Msg 1919): "
+                    f"use a bounded length",
+                )
 
     def check_foreign_key(self, fk: _ForeignKey) -> None:
         reference = fk.reference
@@ -216,17 +227,25 @@ class _SchemaBuilder:
             return
         referenced = self.tables.get(table_key(target))
         if referenced is None:
-            self.error(fk.where, f"foreign key references {_table_name(target)}, which no earlier migration creates "
-                                 f"(SQL Server: Msg 1767)")
+            self.error(
+                fk.where,
+                f"foreign key references {_table_name(target)}, which no earlier migration creates "
+                f"(SQL Server: Msg 1767)",
+            )
             return
         ref_names = [i.name.lower() for i in ref_idents] or list(referenced.primary_key)
         if not ref_names:
-            self.error(fk.where, f"foreign key references {referenced.name} without columns, and it has no "
-                                 f"PRIMARY KEY (SQL Server: Msg 1773)")
+            self.error(
+                fk.where,
+                f"foreign key references {referenced.name} without columns, and it has no "
+                f"PRIMARY KEY (SQL Server: Msg 1773)",
+            )
             return
         if len(ref_names) != len(fk.columns):
-            self.error(fk.where, f"foreign key has {len(fk.columns)} column(s) but references {len(ref_names)} "
-                                 f"(SQL Server: Msg 8139)")
+            self.error(
+                fk.where,
+                f"foreign key has {len(fk.columns)} column(s) but references {len(ref_names)} (SQL Server: Msg 8139)",
+            )
             return
         for ident, ref_name in zip(fk.columns, ref_names):
             where = _Where(fk.where.script, fk.where.batch, token_meta(ident, "line") or fk.where.line)
@@ -238,11 +257,17 @@ class _SchemaBuilder:
                 self.error(where, f"foreign key references {referenced.name}.{ref_name}, which is not a column of it")
             elif own[1] != ref[1]:
                 msg = 1753 if own[1].split("(")[0] == ref[1].split("(")[0] else 1778
-                self.error(where, f"foreign key column {fk.table.name}.{own[0]} {own[1]} must match the referenced "
-                                  f"column {referenced.name}.{ref[0]} {ref[1]} (SQL Server: Msg {msg})")
+                self.error(
+                    where,
+                    f"foreign key column {fk.table.name}.{own[0]} {own[1]} must match the referenced "
+                    f"column {referenced.name}.{ref[0]} {ref[1]} (SQL Server: Msg {msg})",
+                )
         if frozenset(ref_names) not in referenced.keys():
-            self.error(fk.where, f"foreign key references {referenced.name} ({', '.join(ref_names)}), which is not "
-                                 f"its PRIMARY KEY or a UNIQUE key (SQL Server: Msg 1776)")
+            self.error(
+                fk.where,
+                f"foreign key references {referenced.name} ({', '.join(ref_names)}), which is not "
+                f"its PRIMARY KEY or a UNIQUE key (SQL Server: Msg 1776)",
+            )
 
 
 def lint_schema(files: Iterable[tuple[str, Sequence[str]]]) -> list[LintError]:

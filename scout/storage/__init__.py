@@ -76,8 +76,9 @@ def storage_errors(what: str) -> Iterator[None]:
             raise
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         log.warning("storage unavailable while %s: %s: %s", what, type(exc).__name__, detail[:500])
-        raise StorageUnavailable(f"storage unavailable while {what} ({type(exc).__name__}); "
-                                 f"try again in {RETRY_AFTER_SECONDS} s") from exc
+        raise StorageUnavailable(
+            f"storage unavailable while {what} ({type(exc).__name__}); try again in {RETRY_AFTER_SECONDS} s"
+        ) from exc
 
 
 def send_all(queue: Any, messages: Iterable[str], *, what: str = "queueing the work") -> int:
@@ -108,16 +109,25 @@ def queue_client(settings: Settings, queue_name: str, *, create: bool = True) ->
 
     from scout.secrets import azure_credential  # the process's shared credential: its tokens are cached
 
-    options = {"message_encode_policy": TextBase64EncodePolicy(),
-               "message_decode_policy": TextBase64DecodePolicy(), **FAIL_FAST}
+    options = {
+        "message_encode_policy": TextBase64EncodePolicy(),
+        "message_decode_policy": TextBase64DecodePolicy(),
+        **FAIL_FAST,
+    }
     if settings["AzureWebJobsStorage"]:
         client = QueueClient.from_connection_string(settings["AzureWebJobsStorage"], queue_name, **options)
     elif settings["AzureWebJobsStorage__queueServiceUri"]:
-        client = QueueClient(settings["AzureWebJobsStorage__queueServiceUri"], queue_name,
-                             credential=azure_credential(settings), **options)
+        client = QueueClient(
+            settings["AzureWebJobsStorage__queueServiceUri"],
+            queue_name,
+            credential=azure_credential(settings),
+            **options,
+        )
     else:
-        raise ConfigError("no queue storage configured: set AzureWebJobsStorage (local) or "
-                          "AzureWebJobsStorage__queueServiceUri (managed identity)")
+        raise ConfigError(
+            "no queue storage configured: set AzureWebJobsStorage (local) or "
+            "AzureWebJobsStorage__queueServiceUri (managed identity)"
+        )
     if create:
         with storage_errors(f"creating queue {queue_name}"):
             try:
@@ -136,7 +146,10 @@ def blob_service_client(settings: Settings) -> Any:
     if settings["AzureWebJobsStorage"]:
         return BlobServiceClient.from_connection_string(settings["AzureWebJobsStorage"], **FAIL_FAST)
     if settings["AzureWebJobsStorage__blobServiceUri"]:
-        return BlobServiceClient(settings["AzureWebJobsStorage__blobServiceUri"], credential=azure_credential(settings),
-                                 **FAIL_FAST)
-    raise ConfigError("no blob storage configured: set AzureWebJobsStorage (local) or "
-                      "AzureWebJobsStorage__blobServiceUri (managed identity)")
+        return BlobServiceClient(
+            settings["AzureWebJobsStorage__blobServiceUri"], credential=azure_credential(settings), **FAIL_FAST
+        )
+    raise ConfigError(
+        "no blob storage configured: set AzureWebJobsStorage (local) or "
+        "AzureWebJobsStorage__blobServiceUri (managed identity)"
+    )

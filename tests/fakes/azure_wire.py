@@ -47,9 +47,14 @@ class FakeKeyVaultTransport(HttpTransport):
     def send(self, request: Any, **kwargs: Any) -> Any:
         self.requests.append((request.method, request.url, "Authorization" in request.headers))
         if "Authorization" not in request.headers:
-            status, body, headers = 401, b"", {
-                "WWW-Authenticate": 'Bearer authorization="https://login.microsoftonline.com/tenant-id", '
-                                    'resource="https://vault.azure.net"'}
+            status, body, headers = (
+                401,
+                b"",
+                {
+                    "WWW-Authenticate": 'Bearer authorization="https://login.microsoftonline.com/tenant-id", '
+                    'resource="https://vault.azure.net"'
+                },
+            )
         else:
             status, payload = self.route(request)
             body, headers = json.dumps(payload).encode(), {"content-type": "application/json"}
@@ -64,8 +69,11 @@ class FakeKeyVaultTransport(HttpTransport):
 
 
 def secret_bundle(name: str, value: str) -> dict:
-    return {"value": value, "id": f"https://vault.vault.azure.net/secrets/{name}/0123456789abcdef",
-            "attributes": {"enabled": True}}
+    return {
+        "value": value,
+        "id": f"https://vault.vault.azure.net/secrets/{name}/0123456789abcdef",
+        "attributes": {"enabled": True},
+    }
 
 
 def error_body(code: str, message: str) -> dict:

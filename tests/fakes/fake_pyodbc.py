@@ -49,12 +49,27 @@ NotSupportedError = pyodbc.NotSupportedError
 
 #: pyodbc's SQLSTATE -> exception class table (src/errors.cpp), first match wins.
 _SQLSTATE_CLASSES: tuple[tuple[str, type[Exception]], ...] = (
-    ("01002", OperationalError), ("08001", OperationalError), ("08003", OperationalError),
-    ("08004", OperationalError), ("08007", OperationalError), ("08S01", OperationalError),
-    ("0A000", NotSupportedError), ("28000", InterfaceError), ("40002", IntegrityError), ("22", DataError),
-    ("23", IntegrityError), ("24", ProgrammingError), ("25", ProgrammingError), ("42", ProgrammingError),
-    ("HY001", OperationalError), ("HY014", OperationalError), ("HYT00", OperationalError),
-    ("HYT01", OperationalError), ("IM001", InterfaceError), ("IM002", InterfaceError), ("IM003", InterfaceError),
+    ("01002", OperationalError),
+    ("08001", OperationalError),
+    ("08003", OperationalError),
+    ("08004", OperationalError),
+    ("08007", OperationalError),
+    ("08S01", OperationalError),
+    ("0A000", NotSupportedError),
+    ("28000", InterfaceError),
+    ("40002", IntegrityError),
+    ("22", DataError),
+    ("23", IntegrityError),
+    ("24", ProgrammingError),
+    ("25", ProgrammingError),
+    ("42", ProgrammingError),
+    ("HY001", OperationalError),
+    ("HY014", OperationalError),
+    ("HYT00", OperationalError),
+    ("HYT01", OperationalError),
+    ("IM001", InterfaceError),
+    ("IM002", InterfaceError),
+    ("IM003", InterfaceError),
 )
 DRIVER = "[Microsoft][ODBC Driver 18 for SQL Server]"
 NO_RESULTS = "No results.  Previous SQL was not a query."
@@ -65,6 +80,7 @@ def exception_class(sqlstate: str) -> type[Exception]:
 
 
 # -- diagnostic records ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -78,7 +94,8 @@ class Diagnostic:
     def error(self, function: str) -> Exception:
         source = f"{DRIVER}[SQL Server]" if self.from_server else DRIVER
         return exception_class(self.sqlstate)(
-            self.sqlstate, f"[{self.sqlstate}] {source}{self.text} ({self.number}) ({function})")
+            self.sqlstate, f"[{self.sqlstate}] {source}{self.text} ({self.number}) ({function})"
+        )
 
 
 def login_timeout() -> Diagnostic:
@@ -92,9 +109,13 @@ def link_failure() -> Diagnostic:
 
 def database_unavailable(database: str = "scout", server: str = "srv") -> Diagnostic:
     """Msg 40613: the database is moving (failover, reconfiguration) and refuses logins for a while."""
-    return Diagnostic("42000", 40613, f"Database '{database}' on server '{server}' is not currently available. "
-                      "Please retry the connection later. If the problem persists, contact customer support, "
-                      "and provide them the session tracing ID of '{8F1E7A52-0C3B-4C7E-9D55-5B0E2C1F7A11}'.")
+    return Diagnostic(
+        "42000",
+        40613,
+        f"Database '{database}' on server '{server}' is not currently available. "
+        "Please retry the connection later. If the problem persists, contact customer support, "
+        "and provide them the session tracing ID of '{8F1E7A52-0C3B-4C7E-9D55-5B0E2C1F7A11}'.",
+    )
 
 
 def login_failed(user: str = "<token-identified principal>") -> Diagnostic:
@@ -102,19 +123,31 @@ def login_failed(user: str = "<token-identified principal>") -> Diagnostic:
 
 
 def deadlock_victim(process_id: int = 57) -> Diagnostic:
-    return Diagnostic("40001", 1205, f"Transaction (Process ID {process_id}) was deadlocked on lock resources "
-                      "with another process and has been chosen as the deadlock victim. Rerun the transaction.")
+    return Diagnostic(
+        "40001",
+        1205,
+        f"Transaction (Process ID {process_id}) was deadlocked on lock resources "
+        "with another process and has been chosen as the deadlock victim. Rerun the transaction.",
+    )
 
 
 def snapshot_not_allowed(database: str = "scout") -> Diagnostic:
-    return Diagnostic("42000", 3952, f"Snapshot isolation transaction failed accessing database '{database}' "
-                      "because snapshot isolation is not allowed in this database. Use ALTER DATABASE to allow "
-                      "snapshot isolation.")
+    return Diagnostic(
+        "42000",
+        3952,
+        f"Snapshot isolation transaction failed accessing database '{database}' "
+        "because snapshot isolation is not allowed in this database. Use ALTER DATABASE to allow "
+        "snapshot isolation.",
+    )
 
 
 def primary_key_violation(constraint: str, table: str, key: str) -> Diagnostic:
-    return Diagnostic("23000", 2627, f"Violation of PRIMARY KEY constraint '{constraint}'. Cannot insert "
-                      f"duplicate key in object '{table}'. The duplicate key value is ({key}).")
+    return Diagnostic(
+        "23000",
+        2627,
+        f"Violation of PRIMARY KEY constraint '{constraint}'. Cannot insert "
+        f"duplicate key in object '{table}'. The duplicate key value is ({key}).",
+    )
 
 
 def server_error(number: int, text: str, sqlstate: str = "42000") -> Diagnostic:
@@ -125,6 +158,7 @@ BUSY = Diagnostic("HY000", 0, "Connection is busy with results for another comma
 
 
 # -- what a statement answers -----------------------------------------------------------------------------
+
 
 @dataclass
 class Rows:
@@ -170,6 +204,7 @@ class _Failure(Exception):
 
 
 # -- the server -------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Session:
@@ -342,7 +377,7 @@ class FakeSqlServer:
         in_tx = session.transaction is not None
         isolation = session.transaction_isolation if in_tx else session.isolation
         self.log.append(Executed(session.id, sql, params, in_tx, isolation))
-        if (isolation == "SNAPSHOT" and not self.allow_snapshot_isolation and _READS_DATA.search(sql)):
+        if isolation == "SNAPSHOT" and not self.allow_snapshot_isolation and _READS_DATA.search(sql):
             self.rollback(session)
             raise _Failure(snapshot_not_allowed(), ends_batch=True)
         stmt = Statement(sql, params, session, self)
@@ -391,8 +426,9 @@ class FakeSqlServer:
         if m := re.fullmatch(r"DECLARE\s+(@\w+)\s+\w+", sql, re.I):
             session.variables[m.group(1).lower()] = None
             return []
-        if m := re.fullmatch(r"EXEC(?:UTE)?\s+(?:(@\w+)\s*=\s*)?(sp_getapplock|sp_releaseapplock)\s+(.*)", sql,
-                             re.I | re.S):
+        if m := re.fullmatch(
+            r"EXEC(?:UTE)?\s+(?:(@\w+)\s*=\s*)?(sp_getapplock|sp_releaseapplock)\s+(.*)", sql, re.I | re.S
+        ):
             code, answers = self._applock(session, m.group(2).lower(), _named_arguments(m.group(3), stmt.params))
             if m.group(1):
                 session.variables[m.group(1).lower()] = code
@@ -412,9 +448,15 @@ class FakeSqlServer:
         resource = args.get("resource")
         if proc == "sp_releaseapplock":
             if self.applocks.get(resource) != session.id:
-                raise _Failure(server_error(1223, f"Cannot release the application lock (Database Principal: "
-                                                  f"'public', Resource: '{resource}') because it is not currently "
-                                                  "held."), ends_batch=False)
+                raise _Failure(
+                    server_error(
+                        1223,
+                        f"Cannot release the application lock (Database Principal: "
+                        f"'public', Resource: '{resource}') because it is not currently "
+                        "held.",
+                    ),
+                    ends_batch=False,
+                )
             del self.applocks[resource]
             return 0, [Count(1)]
         if self.applock_codes:
@@ -436,13 +478,14 @@ def _named_arguments(text: str, params: tuple) -> dict[str, Any]:
         if value == "?":
             args[name.lower()] = next(values)
         elif value.endswith("'"):
-            args[name.lower()] = value[value.index("'") + 1:-1].replace("''", "'")
+            args[name.lower()] = value[value.index("'") + 1 : -1].replace("''", "'")
         else:
             args[name.lower()] = int(value)
     return args
 
 
 # -- the driver -------------------------------------------------------------------------------------------
+
 
 class FakeConnection:
     def __init__(self, server: FakeSqlServer, session: Session) -> None:
@@ -561,8 +604,9 @@ class FakeCursor:
         values = tuple(params[0]) if len(params) == 1 and isinstance(params[0], (list, tuple)) else tuple(params)
         markers = parameter_markers(sql)
         if markers != len(values):
-            raise ProgrammingError(f"The SQL contains {markers} parameter markers, but {len(values)} parameters "
-                                   "were supplied", "HY000")
+            raise ProgrammingError(
+                f"The SQL contains {markers} parameter markers, but {len(values)} parameters were supplied", "HY000"
+            )
         function = "SQLExecute" if values else "SQLExecDirectW"
         conn._usable(function)
         if conn.busy_with is not None and conn.busy_with is not self:
@@ -643,8 +687,9 @@ class FakePyodbc:
         self.server = server or FakeSqlServer()
         self.connections: list[FakeConnection] = []
 
-    def connect(self, connstring: str, attrs_before: Any = None, autocommit: bool = False, timeout: int = 0,
-                **_: Any) -> FakeConnection:
+    def connect(
+        self, connstring: str, attrs_before: Any = None, autocommit: bool = False, timeout: int = 0, **_: Any
+    ) -> FakeConnection:
         conn = FakeConnection(self.server, self.server.login(connstring, attrs_before, autocommit))
         self.connections.append(conn)
         return conn
