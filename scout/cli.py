@@ -12,7 +12,7 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from scout import __version__
 
@@ -55,7 +55,7 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too; keep it short)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too; keep it short)
         if "--json" in (sys.argv[1:] if _argv is None else _argv):  # the caller parses stdout: one JSON object
             print(json.dumps({"error": "invalid_input", "message": message, "run_id": None}))
         self.exit(2, f"scout: {message}\n")

@@ -94,6 +94,13 @@ class Database:
         rows = self.query(tsql, params)
         return rows[0] if rows else None
 
+    def query_value(self, tsql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row of a statement that always returns one (a COUNT, a MAX)."""
+        row = self.query_one(tsql, params)
+        if row is None:
+            raise DatabaseError(f"expected a row, got none from: {' '.join(tsql.split())[:120]}")
+        return row[0]
+
     def query_dicts(self, tsql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         columns, chunks = self.stream(tsql, params)
         return [dict(zip(columns, row)) for chunk in chunks for row in chunk]
@@ -112,7 +119,7 @@ class Database:
 
         columns, chunks = self.stream(tsql, params, batch_size)
         for rows in chunks:
-            values = list(zip(*rows)) if rows else [[] for _ in columns]
+            values: list[Any] = list(zip(*rows)) if rows else [[] for _ in columns]
             if schema is not None:
                 arrays = [pa.array(list(v), type=schema.field(i).type) for i, v in enumerate(values)]
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -10,6 +10,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 TRANSIENT_ERROR_NUMBERS = frozenset(
     {
@@ -48,7 +49,7 @@ _SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
 
 def error_parts(exc: BaseException) -> tuple[str | None, str]:
     """(SQLSTATE, message) of a pyodbc error: pyodbc puts them in ``args`` as ``(sqlstate, message)``."""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[0], str) and _SQLSTATE.match(args[0]):
         return args[0], str(args[1])
     return None, " ".join(str(a) for a in args)

@@ -37,18 +37,18 @@ class TranslationError(ValueError):
     """The statement is outside the T-SQL subset both engines run."""
 
 
-def is_binary_collation(node: exp.Expression) -> bool:
+def is_binary_collation(node: exp.Expr) -> bool:
     """``x COLLATE <name>_BIN2``: code-point order, DuckDB's own."""
     return isinstance(node, exp.Collate) and bool(_BINARY_COLLATION.match(node.expression.name or ""))
 
 
-def _without_binary_collation(node: exp.Expression) -> exp.Expression:
+def _without_binary_collation(node: exp.Expr) -> exp.Expr:
     while is_binary_collation(node):
         node = node.this
     return node
 
 
-def _sorted_string_agg(node: exp.GroupConcat) -> exp.Expression | None:
+def _sorted_string_agg(node: exp.GroupConcat) -> exp.Expr | None:
     """``STRING_AGG(x, sep) WITHIN GROUP (ORDER BY x)`` as a sorted list joined to text: the same result
     (NULLs skipped, NULL for a group with none), without DuckDB's ordered aggregate, which sorts
     every group apart and is several times slower. ``ORDER BY x COLLATE ..._BIN2`` is the same order
@@ -71,7 +71,7 @@ def _sorted_string_agg(node: exp.GroupConcat) -> exp.Expression | None:
     )
 
 
-def _fix_node(node: exp.Expression) -> exp.Expression:
+def _fix_node(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.GroupConcat):
         return _sorted_string_agg(node) or node
     if is_binary_collation(node):
@@ -100,7 +100,7 @@ def _fix_node(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def parse_tsql(statement: str) -> list[exp.Expression]:
+def parse_tsql(statement: str) -> list[exp.Expr]:
     """Parse T-SQL (one batch, possibly several statements); raises TranslationError when it cannot."""
     try:
         return [e for e in sqlglot.parse(statement, read="tsql") if e is not None]

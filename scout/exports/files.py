@@ -6,7 +6,7 @@ import hashlib
 import io
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -92,7 +92,7 @@ class _HashingFile(io.RawIOBase):
         return {"sha256": self._digest.hexdigest(), "bytes": self.size}
 
 
-def read_ahead(batches: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+def read_ahead(batches: Iterable[Any], depth: int = 2) -> Generator[Any, None, None]:
     """The same batches, fetched by a thread while the caller writes the previous ones: the database
     computes while the files are written (both release the GIL). At most ``depth`` batches wait."""
     waiting: queue.Queue = queue.Queue(maxsize=depth)

@@ -36,31 +36,36 @@ def count_ids(parquet: Path, part_rows: int = 250_000) -> tuple[int, int, int]:
 
     meta = pq.ParquetFile(parquet).metadata
     column = meta.schema.names.index("Transaction_ID")
-    row_groups: list[tuple[Any, Any, int]] | None = []
+    row_groups: list[tuple[Any, Any, int]] = []
+    ranges_known = True
     nulls = 0
     for index in range(meta.num_row_groups):
         row_group = meta.row_group(index)
         stats = row_group.column(column).statistics
         if stats is None or (not stats.has_min_max and stats.null_count < row_group.num_rows):
-            row_groups = None  # IDs of unknown range
+            ranges_known = False  # IDs of unknown range
             break
         nulls += stats.null_count
         if stats.has_min_max:  # else no rows, or NULLs only
             row_groups.append((stats.min, stats.max, row_group.num_rows))
     with duckdb.connect(config={"memory_limit": "256MB"}) as con:
-        if row_groups is None:
-            rows, unique, empty = con.execute(
+        if not ranges_known:
+            whole = con.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT Transaction_ID), COUNT(*) FILTER (WHERE Transaction_ID IS NULL "
                 "OR Transaction_ID = '') FROM read_parquet(?)",
                 [str(parquet)],
             ).fetchone()
+            assert whole is not None  # an aggregate always returns its row
+            rows, unique, empty = whole
             return int(rows), int(unique), int(empty)
         unique = empty = 0
         for low, high in id_ranges(row_groups, part_rows):
-            distinct, blank = con.execute(
+            counted = con.execute(
                 "SELECT COUNT(DISTINCT Transaction_ID), COUNT(*) FILTER (WHERE Transaction_ID = '') "
                 "FROM read_parquet(?) WHERE Transaction_ID BETWEEN ? AND ?",
                 [str(parquet), low, high],
             ).fetchone()
+            assert counted is not None
+            distinct, blank = counted
             unique, empty = unique + int(distinct), empty + int(blank)
     return meta.num_rows, unique, empty + nulls

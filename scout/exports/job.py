@@ -122,7 +122,7 @@ def stream_export(db: Database, limit: int | None, points: list[Any]) -> Iterato
 
 def base_count(db: Database, limit: int | None) -> int:
     """The transactions the export must hold: counted on the base table, under any view that could fan out."""
-    base = int(db.query_one("SELECT COUNT(*) FROM dbo.Transactions")[0])
+    base = int(db.query_value("SELECT COUNT(*) FROM dbo.Transactions"))
     return base if limit is None else min(base, limit)
 
 
@@ -243,7 +243,7 @@ def export_in(
         **acceptance.as_dict(),
         "acceptance": acceptance.lines(),
         "location": location,
-        "files": sorted(manifest["files"]),
+        "files": sorted(published),
         "formats": list(formats),
         "baskets_summarized": summarized,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import azure.functions as func
 
@@ -19,7 +20,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     """Version, whether the database answers, and how many migrations are pending. No secrets."""
     from scout.migrations import job
 
-    body = {"version": __version__, "database": {"reachable": False}, "pending_migrations": None}
+    body: dict[str, Any] = {"version": __version__, "database": {"reachable": False}, "pending_migrations": None}
     try:
         status = job.status()
         body["database"] = {"reachable": True}

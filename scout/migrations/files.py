@@ -67,7 +67,7 @@ class Migration:
     @property
     def key(self) -> str:
         """What identifies the migration in the ledger: its version, or ``R:<name>`` for repeatables."""
-        return self.version if self.type != REPEATABLE else f"R:{self.description}"
+        return f"R:{self.description}" if self.type == REPEATABLE else (self.version or "")
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -163,7 +163,7 @@ class MigrationSet:
     unknown: tuple[str, ...]  # .sql files whose names follow no convention
 
     def by_version(self) -> dict[str, Migration]:
-        return {m.version: m for m in self.versioned}
+        return {m.key: m for m in self.versioned}
 
 
 def discover(directory: str | os.PathLike[str] | None = None) -> MigrationSet:
@@ -183,7 +183,7 @@ def discover(directory: str | os.PathLike[str] | None = None) -> MigrationSet:
             continue
         migration = load_migration(path)
         target = {VERSIONED: versioned, UNDO: undo, REPEATABLE: repeatable}[migration.type]
-        key = migration.version if migration.type != REPEATABLE else migration.description
+        key = migration.description if migration.type == REPEATABLE else migration.key
         if key in target:
             raise MigrationFileError(f"{path.name}: duplicates {target[key].script}")
         target[key] = migration

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 from scout.config import ConfigError, Settings
 from scout.db import connect
@@ -28,6 +28,10 @@ def load_migrations(settings: Settings) -> files.MigrationSet:
 _VERSION = re.compile(r"^\d{1,9}(?:[._]\d{1,9}){0,4}$", re.ASCII)
 
 
+@overload
+def _check_version(value: str, what: str) -> str: ...
+@overload
+def _check_version(value: str | None, what: str) -> str | None: ...
 def _check_version(value: str | None, what: str) -> str | None:
     """The version's text, or InvalidInput: checked before anything connects or is recorded."""
     if value is None:

@@ -77,8 +77,7 @@ def ledger_exists(db: Database) -> bool:
 
 def ensure_ledger(db: Database) -> None:
     """Create schema ``ops`` and the ledger when missing (the runner owns them, like Flyway's table)."""
-    schema = db.query_one("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", (LEDGER_SCHEMA,))
-    if not schema[0]:
+    if not db.query_value("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", (LEDGER_SCHEMA,)):
         db.execute("CREATE SCHEMA ops")
     if not ledger_exists(db):
         db.execute(_CREATE_LEDGER)
@@ -89,7 +88,7 @@ def read_ledger(db: Database) -> list[LedgerRow]:
     if not ledger_exists(db):
         return []
     rows = db.query(f"SELECT {', '.join(_COLUMNS)} FROM ops.migration_history ORDER BY installed_rank")
-    return [LedgerRow(*row[:-2], bool(row[-2]), row[-1]) for row in rows]
+    return [LedgerRow(**{**dict(zip(_COLUMNS, row)), "success": bool(row[_COLUMNS.index("success")])}) for row in rows]
 
 
 def record(
@@ -106,7 +105,7 @@ def record(
     error: str | None = None,
 ) -> None:
     """Append one row; the caller holds the migration lock, so ranks cannot collide."""
-    rank = db.query_one("SELECT COALESCE(MAX(installed_rank), 0) + 1 FROM ops.migration_history")[0]
+    rank = db.query_value("SELECT COALESCE(MAX(installed_rank), 0) + 1 FROM ops.migration_history")
     db.execute(
         f"INSERT INTO ops.migration_history ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (

@@ -117,7 +117,7 @@ def amendments(migrations: MigrationSet, state: ledger.LedgerState) -> list[dict
     for version, row in state.applied.items():
         m = files.get(version)
         amendment = m.amended(row.checksum) if m is not None and m.checksum != row.checksum else None
-        if amendment is not None:
+        if m is not None and amendment is not None:
             found.append({**_describe(m), "ledger_checksum": row.checksum, "reason": amendment.reason})
     return found
 
@@ -126,10 +126,10 @@ def schema_order(migrations: MigrationSet, state: ledger.LedgerState) -> list[Mi
     """Every versioned file in the order the database gets (or got) it: applied ones in ledger order,
     then the pending ones in version order."""
     applied = sorted(
-        (m for m in migrations.versioned if m.version in state.applied),
-        key=lambda m: state.applied[m.version].installed_rank,
+        (m for m in migrations.versioned if m.key in state.applied),
+        key=lambda m: state.applied[m.key].installed_rank,
     )
-    return applied + [m for m in migrations.versioned if m.version not in state.applied]
+    return applied + [m for m in migrations.versioned if m.key not in state.applied]
 
 
 # -- status -------------------------------------------------------------------------------------------
@@ -144,9 +144,9 @@ def status(db: Database, migrations: MigrationSet) -> dict[str, Any]:
     for _version, row in sorted(state.applied.items(), key=lambda kv: version_key(kv[0])):
         applied.append({**_row(row), "checksum": row.checksum})
     for m in migrations.repeatable:
-        row = state.repeatable.get(m.key)
-        if row is not None and row.checksum == m.checksum:
-            applied.append(_row(row))
+        repeatable_row = state.repeatable.get(m.key)
+        if repeatable_row is not None and repeatable_row.checksum == m.checksum:
+            applied.append(_row(repeatable_row))
     pending = [_describe(m) for m in migrations.versioned if m.version not in state.applied]
     pending += [_describe(m) for m in pending_plan.repeatable]
     return {

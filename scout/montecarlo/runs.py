@@ -144,7 +144,7 @@ def create_run(db: Database, scenario: Scenario, *, trigger: str, session_id: st
         promo_uplift_pct=scenario.promo_uplift_pct,
         store_change=scenario.store_change,
     )
-    entropy = scenario.seed if scenario.seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+    entropy = scenario.seed if scenario.seed is not None else int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     plan = model.batch_plan(scenario.iterations, scenario.batches)
     run_id, now = str(uuid.uuid4()), now_utc()
 
@@ -215,7 +215,7 @@ def simulate(run: dict[str, Any], batch: int) -> tuple[np.ndarray, np.ndarray, n
 
 def has_partial(db: Database, run_id: str, batch: int) -> bool:
     """Whether the batch's partial is stored (a redelivered message need not simulate again)."""
-    return bool(db.query_one(_HAS_PARTIAL, (run_id, batch))[0])
+    return bool(db.query_value(_HAS_PARTIAL, (run_id, batch)))
 
 
 def _blob(values: np.ndarray | None) -> bytes | None:

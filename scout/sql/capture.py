@@ -33,7 +33,7 @@ def _is_plumbing(module: str) -> bool:
 def function_name(code: object) -> str:
     """``outer.inner`` for a function defined in another; lambdas and comprehensions count as the
     function that contains them (``infer.<locals>.<lambda>`` is ``infer``)."""
-    qualname = getattr(code, "co_qualname", None) or getattr(code, "co_name", "?")
+    qualname = str(getattr(code, "co_qualname", None) or getattr(code, "co_name", "?"))
     parts = [p for p in qualname.split(".") if p != "<locals>"]
     while len(parts) > 1 and parts[-1].startswith("<"):
         parts.pop()

@@ -228,13 +228,13 @@ def _line_of_word(code: str, word: str) -> int:
     return _line_of(code, match.start()) if match else 1
 
 
-def token_meta(node: exp.Expression, key: str) -> int | None:
+def token_meta(node: exp.Expr, key: str) -> int | None:
     """A position sqlglot kept for a token (identifiers and literals), without allocating meta elsewhere."""
     meta = getattr(node, "_meta", None)
     return meta.get(key) if meta else None
 
 
-def node_line(node: exp.Expression, default: int = 1) -> int:
+def node_line(node: exp.Expr, default: int = 1) -> int:
     """Line of the first token inside ``node`` that sqlglot kept a position for."""
     for sub in node.walk():
         line = token_meta(sub, "line")
@@ -244,12 +244,12 @@ def node_line(node: exp.Expression, default: int = 1) -> int:
 
 
 @lru_cache(maxsize=4096)
-def parse_batch(batch: str) -> tuple[exp.Expression, ...]:
+def parse_batch(batch: str) -> tuple[exp.Expr, ...]:
     """The statements of one T-SQL batch as sqlglot reads them (cached, shared: never mutate the trees)."""
     return tuple(t for t in sqlglot.parse(batch, read="tsql") if t is not None)
 
 
-def _parse_statements_apart(batch: str, code: str) -> list[tuple[int, int, exp.Expression]]:
+def _parse_statements_apart(batch: str, code: str) -> list[tuple[int, int, exp.Expr]]:
     """Best effort for batches sqlglot cannot read whole: parse each ``;``-separated statement alone and
     keep those it reads, each with its line and character offset (the backend's own statements only)."""
     parsed, start = [], 0
@@ -265,7 +265,7 @@ def _parse_statements_apart(batch: str, code: str) -> list[tuple[int, int, exp.E
     return parsed
 
 
-def _is_string(node: exp.Expression) -> bool:
+def _is_string(node: exp.Expr) -> bool:
     return isinstance(node, exp.National) or (isinstance(node, exp.Literal) and node.is_string)
 
 
@@ -347,7 +347,7 @@ def _check_portable_patterns(code: str, out: _Batch) -> None:
 # -- rules on the parsed statements -----------------------------------------------------------------
 
 
-def _check_keywords(tree: exp.Expression, batch: str, at: tuple[int, int], out: _Batch) -> None:
+def _check_keywords(tree: exp.Expr, batch: str, at: tuple[int, int], out: _Batch) -> None:
     """Bare identifiers that are T-SQL keywords: reserved ones are a syntax error (Msg 156), future ones a
     warning. Quoted ([percent], "percent") and keywords in their keyword role are not identifiers here."""
     line_offset, char_offset = at
@@ -379,7 +379,7 @@ def _check_keywords(tree: exp.Expression, batch: str, at: tuple[int, int], out: 
             )
 
 
-def _check_character_lengths(tree: exp.Expression, line_offset: int, out: _Batch) -> None:
+def _check_character_lengths(tree: exp.Expr, line_offset: int, out: _Batch) -> None:
     """NVARCHAR without a length is NVARCHAR(30) in CAST/CONVERT and NVARCHAR(1) in a column: silent truncation."""
     for dtype in tree.find_all(exp.DataType):
         name = _CHARACTER_TYPES.get(dtype.this)
@@ -387,7 +387,7 @@ def _check_character_lengths(tree: exp.Expression, line_offset: int, out: _Batch
             continue
         parent = dtype.parent
         declared = isinstance(parent, exp.ColumnDef) and parent.args.get("kind") is dtype
-        if declared or isinstance(parent, (exp.Cast, exp.Convert)):
+        if parent is not None and (declared or isinstance(parent, (exp.Cast, exp.Convert))):
             what = f"column {parent.name} declared" if isinstance(parent, exp.ColumnDef) else "CAST/CONVERT to"
             default = 1 if isinstance(parent, exp.ColumnDef) else 30
             out.add(
@@ -397,7 +397,7 @@ def _check_character_lengths(tree: exp.Expression, line_offset: int, out: _Batch
             )
 
 
-def _check_order_by_without_top(tree: exp.Expression, line_offset: int, out: _Batch) -> None:
+def _check_order_by_without_top(tree: exp.Expr, line_offset: int, out: _Batch) -> None:
     """ORDER BY is invalid in views, derived tables, subqueries and CTEs unless TOP or OFFSET is given (Msg 1033)."""
     for query in tree.find_all(exp.Select, exp.SetOperation):
         order = query.args.get("order")
@@ -416,15 +416,19 @@ def _check_order_by_without_top(tree: exp.Expression, line_offset: int, out: _Ba
         )
 
 
-_KEY_KINDS = {exp.PrimaryKeyColumnConstraint: "a PRIMARY KEY", exp.UniqueColumnConstraint: "a UNIQUE constraint"}
+_KEY_KINDS: dict[type, str] = {
+    exp.PrimaryKeyColumnConstraint: "a PRIMARY KEY",
+    exp.UniqueColumnConstraint: "a UNIQUE constraint",
+}
 
 
 def _column_keys(column: exp.ColumnDef) -> list[str]:
     """What keys a column's own constraints make it part of ("a PRIMARY KEY", "a UNIQUE constraint")."""
-    return [_KEY_KINDS[type(c.args.get("kind"))] for c in column.constraints if type(c.args.get("kind")) in _KEY_KINDS]
+    kinds = (_KEY_KINDS.get(type(c.args.get("kind"))) for c in column.constraints)
+    return [kind for kind in kinds if kind]
 
 
-def _table_keys(item: exp.Expression) -> list[tuple[list[exp.Expression], str]]:
+def _table_keys(item: exp.Expr) -> list[tuple[list[exp.Expr], str]]:
     """Key columns declared apart from the columns: ([identifiers], "a PRIMARY KEY" / "a UNIQUE constraint")."""
     keys = []
     for node in item.expressions if isinstance(item, exp.Constraint) else [item]:
@@ -435,7 +439,7 @@ def _table_keys(item: exp.Expression) -> list[tuple[list[exp.Expression], str]]:
     return keys
 
 
-def unwrap_identifier(node: exp.Expression) -> exp.Expression:
+def unwrap_identifier(node: exp.Expr) -> exp.Expr:
     """The identifier inside ``Ordered(Column(Identifier))`` and the like (key and index column lists)."""
     while isinstance(node, (exp.Ordered, exp.Column)):
         node = node.this
@@ -447,13 +451,11 @@ def table_key(table: exp.Table) -> str:
     return f"{(table.db or 'dbo').lower()}.{table.name.lower()}"
 
 
-def _check_max_keys(
-    tree: exp.Expression, line_offset: int, out: _Batch, tables: dict[str, dict[str, exp.DataType]]
-) -> None:
+def _check_max_keys(tree: exp.Expr, line_offset: int, out: _Batch, tables: dict[str, dict[str, exp.DataType]]) -> None:
     """MAX types cannot be key columns of a PRIMARY KEY, UNIQUE constraint or index (Msg 1919). Knows the
     tables created in the same batch; ``scout.sql.schema_lint`` knows the others."""
 
-    def check(ident: exp.Expression, dtype: exp.DataType | None, what: str) -> None:
+    def check(ident: exp.Expr, dtype: exp.DataType | None, what: str) -> None:
         if dtype is not None and is_max_type(dtype):
             out.add(
                 node_line(ident) + line_offset,
@@ -486,7 +488,7 @@ def _check_max_keys(
             check(ident, columns.get(ident.name.lower()), "an index")
 
 
-def _check_portable_trees(trees: tuple[exp.Expression, ...], code: str, out: _Batch) -> None:
+def _check_portable_trees(trees: tuple[exp.Expr, ...], code: str, out: _Batch) -> None:
     for tree in trees:
         keyword = next((word for kind, word in _PROCEDURAL_TREES.items() if isinstance(tree, kind)), None)
         if keyword:
@@ -540,7 +542,8 @@ def lint_batch(script: str, batch_no: int, batch: str, *, portable: bool = True)
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
         if portable:
             first = str(exc).splitlines()[0]
-            line = getattr(exc, "errors", None) and exc.errors[0].get("line")
+            errors = getattr(exc, "errors", None)
+            line = errors[0].get("line") if errors else None
             out.add(int(line or 1), f"not parseable as T-SQL: {first}")
             return out.found
         located = _parse_statements_apart(batch, code)

@@ -122,6 +122,7 @@ def _backend_senders(module: Any) -> dict[str, list[str]]:
             and isinstance(node.value, ast.Name)
             and node.value.id == "BACKEND_STATEMENTS"
             and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
             and scope
         ):
             sender = ".".join((module.__name__, *scope))

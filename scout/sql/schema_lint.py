@@ -80,7 +80,7 @@ def _table_name(table: exp.Table) -> str:
 @dataclass
 class _ForeignKey:
     table: _Table
-    columns: list[exp.Expression]  # identifiers of the referencing columns
+    columns: list[exp.Expr]  # identifiers of the referencing columns
     reference: exp.Reference
     where: _Where
 
@@ -95,8 +95,8 @@ class _SchemaBuilder:
 
     # -- statements ---------------------------------------------------------------------------------
 
-    def statement(self, tree: exp.Expression, script: str, batch_no: int) -> None:
-        def at(node: exp.Expression) -> _Where:
+    def statement(self, tree: exp.Expr, script: str, batch_no: int) -> None:
+        def at(node: exp.Expr) -> _Where:
             return _Where(script, batch_no, node_line(node))
 
         if isinstance(tree, exp.Create) and (tree.kind or "").upper() == "TABLE" and isinstance(tree.this, exp.Schema):
@@ -151,7 +151,7 @@ class _SchemaBuilder:
                 found.append(_ForeignKey(table, [item.this], kind.args["reference"], at(item)))
         return found
 
-    def table_constraint(self, table: _Table, item: exp.Expression, at, *, check_max: bool) -> list[_ForeignKey]:
+    def table_constraint(self, table: _Table, item: exp.Expr, at, *, check_max: bool) -> list[_ForeignKey]:
         """PRIMARY KEY / UNIQUE / FOREIGN KEY declared apart from a column (in CREATE or ALTER TABLE ADD)."""
         found = []
         for node in item.expressions if isinstance(item, exp.Constraint) else [item]:
@@ -204,7 +204,7 @@ class _SchemaBuilder:
 
     # -- checks -------------------------------------------------------------------------------------
 
-    def check_max_key(self, table: _Table, idents: list[exp.Expression], what: str, at) -> None:
+    def check_max_key(self, table: _Table, idents: list[exp.Expr], what: str, at) -> None:
         """A key on a table made in an earlier batch (the batch lint checks keys on its own tables)."""
         for ident in idents:
             column = table.columns.get(ident.name.lower())
