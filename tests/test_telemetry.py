@@ -194,6 +194,8 @@ def test_host_json_uses_opentelemetry_and_only_log_categories_that_exist():
 def test_telemetry_is_configured_once_and_only_with_a_connection_string(monkeypatch):
     import azure.monitor.opentelemetry as distro
 
+    scout_logger = logging.getLogger("scout")
+    monkeypatch.setattr(scout_logger, "propagate", True)
     calls = []
     monkeypatch.setattr(distro, "configure_azure_monitor", lambda **kw: calls.append(kw))
     monkeypatch.setattr(telemetry, "_attempted", False)
@@ -205,6 +207,8 @@ def test_telemetry_is_configured_once_and_only_with_a_connection_string(monkeypa
     [kwargs] = calls
     assert kwargs["logger_name"] == "scout" and kwargs["connection_string"] == environ[telemetry.CONNECTION_STRING]
     assert kwargs["credential"] is not None  # local auth is off: the app's identity publishes
+    # each event reaches Application Insights once: through the exporter, not also the worker's root forwarding
+    assert scout_logger.propagate is False
 
 
 def test_without_a_connection_string_the_app_never_imports_the_exporter():

@@ -52,5 +52,8 @@ def configure_telemetry(environ: Mapping[str, str] | None = None) -> bool:
         except Exception as exc:  # telemetry is best effort: never fail a job over it
             logging.getLogger(__name__).warning("OpenTelemetry not configured: %s", exc)
             return False
+        # the exporter now carries the scout loggers' records; passed on to the root logger too, the worker's
+        # own forwarding would send each one a second time, as a trace without its dimensions
+        logging.getLogger(LOGGER_NAME).propagate = False
         _configured = True
         return True
