@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from scout import __version__
+from scout.errors import first_line
 
 #: Modules whose ``register(subparsers)`` adds commands, in the order ``scout --help`` lists them.
 COMMAND_MODULES = (
@@ -200,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # every failure becomes one line and an exit code
         _, code, kind = classify(exc)
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         if getattr(args, "json", False):
             print(json.dumps({"error": kind, "message": message, "run_id": getattr(exc, "run_id", None)}))
         print(f"scout: {message}", file=sys.stderr)

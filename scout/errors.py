@@ -14,6 +14,15 @@ class NotFound(LookupError):
         return str(self.args[0]) if self.args else "not found"
 
 
+def first_line(exc: BaseException | str, default: str | None = None) -> str:
+    """The first line of an error's text: what a CLI line, a JSON message or a run's reason shows.
+    Empty text gives ``default`` (the exception's type name when not given)."""
+    text = str(exc).strip()
+    if text:
+        return text.splitlines()[0]
+    return default if default is not None else type(exc).__name__
+
+
 # CLI exit codes, documented in the README.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import azure.functions as func
 
-from scout.errors import InvalidInput, classify
+from scout.errors import InvalidInput, classify, first_line
 
 log = logging.getLogger("scout.functions")
 
@@ -151,12 +151,12 @@ def error_for(exc: BaseException, where: str = "") -> func.HttpResponse:
     """
     from scout.config import ConfigError
 
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    message = first_line(exc, "")
     run_id = getattr(exc, "run_id", None)
     extra = {"run_id": run_id} if run_id else {}
     misconfigured = next((e for e in (exc, exc.__cause__) if isinstance(e, ConfigError)), None)
     if misconfigured is not None:
-        reason = str(misconfigured).strip().splitlines()[0] if str(misconfigured).strip() else "ConfigError"
+        reason = first_line(misconfigured, "ConfigError")
         log.error("server misconfiguration in %s: %s", where, reason)
         settings = _settings_named(reason)
         return error_response(

@@ -22,7 +22,7 @@ from typing import Any
 
 from scout.config import Settings
 from scout.db import Database, connect
-from scout.errors import InvalidInput
+from scout.errors import InvalidInput, first_line
 from scout.jobs.leases import abandonment_reason, beat_interval, is_abandoned, lease_of, mark_abandoned
 from scout.monitoring.events import SUMMARY_FIGURES, emit
 
@@ -214,7 +214,7 @@ class Heartbeat:
         return self
 
     def stage(self, message: str) -> None:
-        self._stage = str(message).strip().splitlines()[0][:200] if str(message).strip() else None
+        self._stage = first_line(message, "")[:200] or None
         self._changed.set()
 
     def stop(self) -> None:
@@ -385,8 +385,7 @@ def _numbers(summary: dict[str, Any]) -> dict[str, Any]:
 
 def safe_reason(exc: BaseException) -> str:
     """A one-line reason for a failure, never longer than a screen, never carrying a secret."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:1000]
+    return first_line(exc)[:1000]
 
 
 # -- reading the history ----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scout.config import Settings
-from scout.errors import InvalidInput
+from scout.errors import InvalidInput, first_line
 from scout.montecarlo.scenario import Scenario, parse_scenario
 
 log = logging.getLogger("scout.montecarlo.standing")
@@ -80,7 +80,7 @@ def candidates(settings: Settings, db: Any) -> list[Candidate]:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     return text[:500] if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {text[:500]}"
 
 

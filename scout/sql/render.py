@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scout.errors import InvalidInput
+from scout.errors import InvalidInput, first_line
 from scout.sql.capture import StatementRecorder, recording
 
 ENGINES = ("mssql", "duckdb")
@@ -279,7 +279,7 @@ def runtime_statements(*, transactions: int = SEED_TRANSACTIONS, seed: int = SEE
         try:
             _run_the_jobs(Path(folder), transactions, seed, recorder)
         except Exception as exc:  # noqa: BLE001 - one line for the CLI, naming what stopped
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise RenderFailed(
                 f"render stopped, nothing written: running the jobs on a scratch database failed: {first}"
             ) from exc

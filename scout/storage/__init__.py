@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from scout.config import ConfigError, Settings
+from scout.errors import first_line
 
 log = logging.getLogger("scout.storage")
 
@@ -74,7 +75,7 @@ def storage_errors(what: str) -> Iterator[None]:
     except Exception as exc:
         if not is_outage(exc):
             raise
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        detail = first_line(exc, "")
         log.warning("storage unavailable while %s: %s: %s", what, type(exc).__name__, detail[:500])
         raise StorageUnavailable(
             f"storage unavailable while {what} ({type(exc).__name__}); try again in {RETRY_AFTER_SECONDS} s"
