@@ -416,26 +416,24 @@ def _check_order_by_without_top(tree: exp.Expr, line_offset: int, out: _Batch) -
         )
 
 
-_KEY_KINDS: dict[type, str] = {
-    exp.PrimaryKeyColumnConstraint: "a PRIMARY KEY",
-    exp.UniqueColumnConstraint: "a UNIQUE constraint",
-}
+PRIMARY_KEY, UNIQUE = "a PRIMARY KEY", "a UNIQUE constraint"
+_KEY_KINDS: dict[type, str] = {exp.PrimaryKeyColumnConstraint: PRIMARY_KEY, exp.UniqueColumnConstraint: UNIQUE}
 
 
-def _column_keys(column: exp.ColumnDef) -> list[str]:
+def column_keys(column: exp.ColumnDef) -> list[str]:
     """What keys a column's own constraints make it part of ("a PRIMARY KEY", "a UNIQUE constraint")."""
     kinds = (_KEY_KINDS.get(type(c.args.get("kind"))) for c in column.constraints)
     return [kind for kind in kinds if kind]
 
 
-def _table_keys(item: exp.Expr) -> list[tuple[list[exp.Expr], str]]:
+def table_keys(item: exp.Expr) -> list[tuple[list[exp.Expr], str]]:
     """Key columns declared apart from the columns: ([identifiers], "a PRIMARY KEY" / "a UNIQUE constraint")."""
     keys = []
     for node in item.expressions if isinstance(item, exp.Constraint) else [item]:
         if isinstance(node, exp.PrimaryKey):
-            keys.append(([unwrap_identifier(o) for o in node.expressions], "a PRIMARY KEY"))
+            keys.append(([unwrap_identifier(o) for o in node.expressions], PRIMARY_KEY))
         elif isinstance(node, exp.UniqueColumnConstraint) and isinstance(node.this, exp.Schema):
-            keys.append((list(node.this.expressions), "a UNIQUE constraint"))
+            keys.append((list(node.this.expressions), UNIQUE))
     return keys
 
 
@@ -475,9 +473,9 @@ def _check_max_keys(tree: exp.Expr, line_offset: int, out: _Batch, tables: dict[
             tables[table_key(tree.this.this)] = columns
         for item in tree.this.expressions:
             if isinstance(item, exp.ColumnDef):
-                for what in _column_keys(item):
+                for what in column_keys(item):
                     check(item, columns.get(item.name.lower()), what)
-            for idents, what in _table_keys(item):
+            for idents, what in table_keys(item):
                 for ident in idents:
                     check(ident, columns.get(ident.name.lower()), what)
     elif isinstance(tree.this, exp.Index) and isinstance(tree.this.args.get("table"), exp.Table):

@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from scout.sql.lint import LintError, is_max_type, node_line, parse_batch, table_key, token_meta, unwrap_identifier
+from scout.sql.lint import (
+    PRIMARY_KEY,
+    LintError,
+    column_keys,
+    is_max_type,
+    node_line,
+    parse_batch,
+    table_key,
+    table_keys,
+    token_meta,
+    unwrap_identifier,
+)
 
 _T = exp.DataType.Type
 # sqlglot's names where they differ from SQL Server's.
@@ -138,14 +149,12 @@ class _SchemaBuilder:
         dtype = item.args.get("kind")
         if isinstance(dtype, exp.DataType):
             table.columns[item.name.lower()] = (item.name, column_type(dtype), dtype)
+        for what in column_keys(item):
+            self.add_key(table, [item], what)
         found = []
         for constraint in item.constraints:
             kind = constraint.args.get("kind")
-            if isinstance(kind, exp.PrimaryKeyColumnConstraint):
-                table.primary_key = (item.name.lower(),)
-            elif isinstance(kind, exp.UniqueColumnConstraint):
-                table.unique_keys.append(frozenset([item.name.lower()]))
-            elif isinstance(kind, exp.Reference):
+            if isinstance(kind, exp.Reference):
                 found.append(_ForeignKey(table, [item.this], kind, at(item)))
             elif isinstance(kind, exp.ForeignKey) and kind.args.get("reference") is not None:
                 found.append(_ForeignKey(table, [item.this], kind.args["reference"], at(item)))
@@ -153,21 +162,23 @@ class _SchemaBuilder:
 
     def table_constraint(self, table: _Table, item: exp.Expr, at, *, check_max: bool) -> list[_ForeignKey]:
         """PRIMARY KEY / UNIQUE / FOREIGN KEY declared apart from a column (in CREATE or ALTER TABLE ADD)."""
+        for idents, what in table_keys(item):
+            self.add_key(table, idents, what)
+            if check_max:
+                self.check_max_key(table, idents, what, at)
         found = []
         for node in item.expressions if isinstance(item, exp.Constraint) else [item]:
-            if isinstance(node, exp.PrimaryKey):
-                idents = [unwrap_identifier(o) for o in node.expressions]
-                table.primary_key = tuple(i.name.lower() for i in idents)
-                if check_max:
-                    self.check_max_key(table, idents, "a PRIMARY KEY", at)
-            elif isinstance(node, exp.UniqueColumnConstraint) and isinstance(node.this, exp.Schema):
-                idents = list(node.this.expressions)
-                table.unique_keys.append(frozenset(i.name.lower() for i in idents))
-                if check_max:
-                    self.check_max_key(table, idents, "a UNIQUE constraint", at)
-            elif isinstance(node, exp.ForeignKey) and node.args.get("reference") is not None:
+            if isinstance(node, exp.ForeignKey) and node.args.get("reference") is not None:
                 found.append(_ForeignKey(table, list(node.expressions), node.args["reference"], at(node)))
         return found
+
+    @staticmethod
+    def add_key(table: _Table, columns: list[exp.Expr], what: str) -> None:
+        names = tuple(c.name.lower() for c in columns)
+        if what == PRIMARY_KEY:
+            table.primary_key = names
+        else:
+            table.unique_keys.append(frozenset(names))
 
     def create_index(self, tree: exp.Create, at) -> None:
         index = tree.this
