@@ -63,18 +63,48 @@ def fit(
     store_change: int = 0,
 ) -> Fitted:
     """Moments of the history with the levers applied (the count model's, as simulated)."""
+    return fit_moments(
+        daily_counts,
+        basket_mean=float(np.mean(basket_values)),
+        basket_var=float(np.var(basket_values)),
+        units_mean=float(np.mean(basket_units)),
+        units_var=float(np.var(basket_units)),
+        transactions=int(len(basket_values)),
+        stores=stores,
+        price_change_pct=price_change_pct,
+        elasticity=elasticity,
+        promo_uplift_pct=promo_uplift_pct,
+        store_change=store_change,
+    )
+
+
+def fit_moments(
+    daily_counts: np.ndarray,
+    *,
+    basket_mean: float,
+    basket_var: float,
+    units_mean: float,
+    units_var: float,
+    transactions: int,
+    stores: int,
+    price_change_pct: float = 0.0,
+    elasticity: float = 0.0,
+    promo_uplift_pct: float = 0.0,
+    store_change: int = 0,
+) -> Fitted:
+    """``fit`` from the baskets' moments rather than every basket (what gold's daily sums give)."""
     p = price_change_pct / 100.0
     demand = (1 + p) ** elasticity * (1 + promo_uplift_pct / 100.0) * max(stores + store_change, 0) / max(stores, 1)
     mean, var = scaled_counts(float(np.mean(daily_counts)), float(np.var(daily_counts)), demand)
     return Fitted(
         daily_mean=mean,
         daily_var=var,
-        basket_mean=float(np.mean(basket_values)) * (1 + p),
-        basket_var=float(np.var(basket_values)) * (1 + p) ** 2,
-        units_mean=float(np.mean(basket_units)),
-        units_var=float(np.var(basket_units)),
+        basket_mean=basket_mean * (1 + p),
+        basket_var=basket_var * (1 + p) ** 2,
+        units_mean=units_mean,
+        units_var=units_var,
         days_observed=int(len(daily_counts)),
-        transactions_observed=int(len(basket_values)),
+        transactions_observed=transactions,
     )
 
 

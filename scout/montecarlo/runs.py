@@ -39,7 +39,7 @@ from scout.errors import NotFound
 from scout.jobs.leases import lease_of, mark_abandoned
 from scout.jobs.runs import has_heartbeats, lease_seconds_of, log_event, now_utc, record_finish_in, record_start_in
 from scout.montecarlo import model
-from scout.montecarlo.scenario import Scenario, check_segment, load_history
+from scout.montecarlo.scenario import Scenario, check_segment, fit_history, segment_history
 
 JOB = "montecarlo.run"
 log = logging.getLogger("scout.montecarlo")
@@ -133,17 +133,7 @@ class CombinePending(RuntimeError):
 def create_run(db: Database, scenario: Scenario, *, trigger: str, session_id: str | None = None) -> dict[str, Any]:
     """Validate against the data, fit the model, record the run as processing; returns the run row."""
     check_segment(db, scenario)
-    counts, values, units, stores = load_history(db, scenario)
-    fitted = model.fit(
-        counts,
-        values,
-        units,
-        stores=stores,
-        price_change_pct=scenario.price_change_pct,
-        elasticity=scenario.elasticity,
-        promo_uplift_pct=scenario.promo_uplift_pct,
-        store_change=scenario.store_change,
-    )
+    fitted = fit_history(segment_history(db, scenario), scenario)  # from gold when it covers the segment
     entropy = scenario.seed if scenario.seed is not None else int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
     plan = model.batch_plan(scenario.iterations, scenario.batches)
     run_id, now = str(uuid.uuid4()), now_utc()

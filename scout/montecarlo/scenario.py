@@ -5,13 +5,16 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scout.db.base import Database
 from scout.db.collation import key as text_key
 from scout.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from scout.montecarlo.model import Fitted
 
 MAX_ITERATIONS = 1_000_000
 MAX_HORIZON = 366
@@ -202,6 +205,11 @@ def load_history(db: Database, scenario: Scenario) -> tuple[np.ndarray, np.ndarr
     if table is None or table.num_rows == 0:
         raise InvalidInput(f"the segment {scenario.segment or 'all'} has no transaction history")
     counts = active_span_counts(table.column("day_index").to_numpy())
+    return counts, table.column("amount").to_numpy(), table.column("items").to_numpy(), stores_in_segment(db, scenario)
+
+
+def stores_in_segment(db: Database, scenario: Scenario) -> int:
+    """Stores of the segment's region or store (all stores otherwise): the base of the store-change lever."""
     stores_sql = "SELECT COUNT(DISTINCT s.store_id) FROM dbo.Stores AS s"
     store_where, store_params = [], []
     if "region" in scenario.segment:
@@ -210,5 +218,117 @@ def load_history(db: Database, scenario: Scenario) -> tuple[np.ndarray, np.ndarr
     if "store" in scenario.segment:
         store_where.append("CAST(s.store_id AS NVARCHAR(20)) = RTRIM(?)")
         store_params.append(scenario.segment["store"])
-    stores = db.query_one(stores_sql + (" WHERE " + " AND ".join(store_where) if store_where else ""), store_params)[0]
-    return counts, table.column("amount").to_numpy(), table.column("items").to_numpy(), int(stores)
+    row = db.query_one(stores_sql + (" WHERE " + " AND ".join(store_where) if store_where else ""), store_params)
+    return int(row[0]) if row else 0
+
+
+# -- the segment's history as moments, from gold when gold covers it ------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentHistory:
+    """What the model needs of a segment's history: daily counts over its active span, and the mean and
+    (population) variance of basket value and basket size. ``source``: ``gold`` or ``raw``."""
+
+    daily_counts: np.ndarray
+    basket_mean: float
+    basket_var: float
+    units_mean: float
+    units_var: float
+    transactions: int
+    stores: int
+    source: str
+
+
+#: One segment key (or none: all) that gold's ingestion aggregates hold; a persona role, or several keys at
+#: once, are read raw.
+GOLD_DIMENSIONS = ("region", "store", "brand", "category")
+_GOLD_DAYS = (
+    "SELECT sales_date, transactions, basket_value, basket_value_sq, basket_units, basket_units_sq "
+    "FROM gold.daily_sales WHERE source_name = N'ingestion' AND dimension = ? AND member_key = {member} "
+    "ORDER BY sales_date"
+)
+
+
+def history_from_gold(db: Database, scenario: Scenario) -> SegmentHistory | None:
+    """The segment's history from gold's daily aggregates (a few hundred rows instead of every transaction),
+    or None when gold cannot answer: not migrated, not refreshed since the last ingestion, or a segment it
+    does not aggregate. The moments are computed exactly from the sums (DECIMAL), so they equal the raw
+    ones to the last bits a float can differ by."""
+    from fractions import Fraction
+
+    segment = scenario.segment
+    if len(segment) > 1 or (segment and next(iter(segment)) not in GOLD_DIMENSIONS):
+        return None
+    if not db.table_exists("gold", "refresh_watermarks"):
+        return None
+    from scout.medallion.gold import covers_ingestion
+
+    if not covers_ingestion(db):
+        return None
+    dimension, member = next(iter(segment.items())) if segment else ("all", "ALL")
+    rows = db.query(
+        _GOLD_DAYS.format(member="RTRIM(?)" if dimension == "store" else "UPPER(RTRIM(?))"), (dimension, member)
+    )
+    rows = [r for r in rows if r[1]]
+    if not rows:
+        raise InvalidInput(f"the segment {segment or 'all'} has no transaction history")
+    first = rows[0][0]
+    counts = np.zeros((rows[-1][0] - first).days + 1, dtype=np.float64)
+    n, s1, s2, u1, u2 = 0, Fraction(0), Fraction(0), Fraction(0), Fraction(0)
+    for day, transactions, value, value_sq, units, units_sq in rows:
+        counts[(day - first).days] = transactions
+        n += int(transactions)
+        s1 += Fraction(value)
+        s2 += Fraction(value_sq)
+        u1 += Fraction(int(units))
+        u2 += Fraction(int(units_sq))
+    value_mean, units_mean = s1 / n, u1 / n
+    return SegmentHistory(
+        daily_counts=counts,
+        basket_mean=float(value_mean),
+        basket_var=float(s2 / n - value_mean * value_mean),
+        units_mean=float(units_mean),
+        units_var=float(u2 / n - units_mean * units_mean),
+        transactions=n,
+        stores=stores_in_segment(db, scenario),
+        source="gold",
+    )
+
+
+def history_from_raw(db: Database, scenario: Scenario) -> SegmentHistory:
+    counts, values, units, stores = load_history(db, scenario)
+    return SegmentHistory(
+        daily_counts=counts,
+        basket_mean=float(np.mean(values)),
+        basket_var=float(np.var(values)),
+        units_mean=float(np.mean(units)),
+        units_var=float(np.var(units)),
+        transactions=int(len(values)),
+        stores=stores,
+        source="raw",
+    )
+
+
+def segment_history(db: Database, scenario: Scenario) -> SegmentHistory:
+    """From gold when gold covers the segment and the data (``scout medallion refresh``), else raw."""
+    return history_from_gold(db, scenario) or history_from_raw(db, scenario)
+
+
+def fit_history(history: SegmentHistory, scenario: Scenario) -> Fitted:
+    """``model.fit`` on the history's moments (the same levers, the same formulas)."""
+    from scout.montecarlo import model
+
+    return model.fit_moments(
+        history.daily_counts,
+        basket_mean=history.basket_mean,
+        basket_var=history.basket_var,
+        units_mean=history.units_mean,
+        units_var=history.units_var,
+        transactions=history.transactions,
+        stores=history.stores,
+        price_change_pct=scenario.price_change_pct,
+        elasticity=scenario.elasticity,
+        promo_uplift_pct=scenario.promo_uplift_pct,
+        store_change=scenario.store_change,
+    )
