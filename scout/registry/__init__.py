@@ -1,0 +1,1 @@
+"""The persona registry: legacy persona tables consolidated, compared and kept in sync (issue 11)."""

@@ -1,0 +1,587 @@
+"""Compile the column map (scout.registry.columns) into the set-based T-SQL the registry jobs send.
+
+Both the consolidation (legacy -> registry) and the compare (registry read back as legacy, against the
+legacy tables) are generated from the same ``Column`` list, one expression per column, so adding a
+column to the map carries it everywhere. Every expression is portable T-SQL (sql/README.md).
+
+Comparisons are exact, as a migration must be: text is equal only when it is equal byte for byte,
+case and trailing spaces included, on both engines (``CONCAT(x, N'.') = CONCAT(y, N'.') COLLATE
+Latin1_General_100_BIN2``: the appended dot makes SQL Server's padding rule see trailing spaces, the
+binary collation makes it see case), and NULL equals only NULL (an empty text is a value).
+"""
+
+from __future__ import annotations
+
+from scout.registry.columns import (
+    DH_COLUMNS,
+    JSON_COLUMNS,
+    ORG_COLUMNS,
+    PRECEDENCE,
+    PRECEDENCE_RULE,
+    PROFILE_COLUMNS,
+    SPECIFIC_INDUSTRIES,
+    Column,
+)
+
+
+def quote(value: str) -> str:
+    """A Unicode string literal (the texts quoted here are this module's own, never user input)."""
+    return "N'" + value.replace("'", "''") + "'"
+
+
+BIN2 = "COLLATE Latin1_General_100_BIN2"
+KEY = "UPPER(RTRIM({}))"  # the persona key, as Azure SQL's collation compares unique_id
+SHARED = tuple(c.name for c in DH_COLUMNS if c.place == "shared")
+#: Columns recorded in registry.persona_conflicts: the shared ones, and unique_id when the two sources
+#: spell the same key differently (case or trailing spaces).
+CONFLICT_COLUMNS = ("unique_id", *SHARED, "industry_id", "primary_role_id")
+
+_KINDS_TEXT = {
+    "int": "CAST({} AS NVARCHAR(20))",
+    "decimal": "CAST({} AS NVARCHAR(40))",
+    "datetime": "CAST({} AS NVARCHAR(40))",
+    "bit": "CASE WHEN {0} = 1 THEN N'1' WHEN {0} = 0 THEN N'0' END",
+    "text": "{}",
+    "json": "{}",
+}
+
+
+def as_text(expr: str, kind: str) -> str:
+    """The value as text, the same way on both sides of a comparison (NULL stays NULL)."""
+    return _KINDS_TEXT[kind].format(expr)
+
+
+def same(a: str, b: str) -> str:
+    """Exactly equal text, NULL only equal to NULL."""
+    return (
+        f"(({a} IS NULL AND {b} IS NULL) OR ({a} IS NOT NULL AND {b} IS NOT NULL "
+        f"AND CONCAT({a}, N'.') = CONCAT({b}, N'.') {BIN2}))"
+    )
+
+
+def json_escaped(expr: str) -> str:
+    """Text as the inside of a JSON string: backslash, quote, line feed, carriage return, tab escaped
+    (built with NCHAR: no backslash is written inside a literal)."""
+    backslash = "NCHAR(92)"
+    out = f"REPLACE({expr}, {backslash}, CONCAT({backslash}, {backslash}))"
+    out = f"REPLACE({out}, N'\"', CONCAT({backslash}, N'\"'))"
+    for code, letter in ((10, "n"), (13, "r"), (9, "t")):
+        out = f"REPLACE({out}, NCHAR({code}), CONCAT({backslash}, N'{letter}'))"
+    return out
+
+
+def json_value(expr: str, kind: str) -> str:
+    """One legacy value as a JSON value: string, number, true/false, or null."""
+    if kind == "text":
+        return f"CASE WHEN {expr} IS NULL THEN N'null' ELSE CONCAT(N'\"', {json_escaped(expr)}, N'\"') END"
+    if kind == "bit":
+        return f"CASE WHEN {expr} IS NULL THEN N'null' WHEN {expr} = 1 THEN N'true' ELSE N'false' END"
+    return f"COALESCE({as_text(expr, kind)}, N'null')"
+
+
+def profile_fragment(column: Column, prefix: str) -> str:
+    """``"name":value`` of one profile attribute, read from the legacy column ``<prefix><name>``."""
+    return f"CONCAT(N'\"{column.name}\":', {json_value(prefix + column.name, column.kind)})"
+
+
+def profile_object(prefix: str) -> str:
+    """The canonical JSON object of the profile attributes: keys sorted, no whitespace."""
+    parts: list[str] = []
+    for i, column in enumerate(sorted(PROFILE_COLUMNS, key=lambda c: c.name)):
+        parts += ([] if i == 0 else ["N','"]) + [profile_fragment(column, prefix)]
+    return f"CONCAT(N'{{', {', '.join(parts)}, N'}}')"
+
+
+def _json_form_join(alias: str, raw: str) -> str:
+    """The json_forms row of a legacy JSON text: the very same text (binary, trailing spaces counted)."""
+    return (
+        f"LEFT JOIN registry.json_forms AS {alias} ON {alias}.raw_text = {raw} {BIN2} "
+        f"AND LEN(CONCAT({alias}.raw_text, N'.')) = LEN(CONCAT({raw}, N'.'))"
+    )
+
+
+# -- consolidation ------------------------------------------------------------------------------------
+
+
+def _source() -> str:
+    """``src``: one row per persona key, the dh row and the org row side by side (d_*, o_*)."""
+    dh = ", ".join(f"d.{c.name} AS d_{c.name}" for c in DH_COLUMNS)
+    org = ", ".join(f"o.{c.name} AS o_{c.name}" for c in ORG_COLUMNS)
+    forms = ", ".join(f"f_{j}.raw_sha256 AS fk_{j}, f_{j}.canonical AS fc_{j}" for j in JSON_COLUMNS)
+    joins = " ".join(_json_form_join(f"f_{j}", f"d.{j}") for j in JSON_COLUMNS)
+    return f"""src AS (
+    SELECT COALESCE({KEY.format("d.unique_id")}, {KEY.format("o.unique_id")}) AS k, {dh}, {org}, {forms}
+    FROM legacy.dh_personas AS d
+    FULL OUTER JOIN legacy.org_personas AS o ON {KEY.format("o.unique_id")} = {KEY.format("d.unique_id")}
+    {joins}
+)"""
+
+
+def _chosen(name: str) -> str:
+    first, second = ("d", "o") if PRECEDENCE[name] == "dh" else ("o", "d")
+    return f"COALESCE({first}_{name}, {second}_{name})"
+
+
+PERSONA_COLUMNS = (
+    "unique_id",
+    "name",
+    "title",
+    "description",
+    "seniority_level",
+    "decision_authority",
+    "persona_type",
+    "department_id",
+    "function_id",
+    "profile",
+    *JSON_COLUMNS,
+    "tenant_id",
+    "is_public",
+    "dh_legacy_id",
+    "org_legacy_id",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "deleted_at",
+    "registry_source",
+)
+_TEXT_PERSONA_COLUMNS = {
+    "unique_id",
+    "name",
+    "title",
+    "description",
+    "seniority_level",
+    "decision_authority",
+    "persona_type",
+    "profile",
+    *JSON_COLUMNS,
+    "tenant_id",
+    "created_by",
+    "updated_by",
+    "registry_source",
+}
+
+
+def _persona_values() -> dict[str, str]:
+    values = {
+        "unique_id": "COALESCE(d_unique_id, o_unique_id)",
+        "department_id": "o_department_id",
+        "function_id": "o_function_id",
+        "profile": f"CASE WHEN d_id IS NULL THEN NULL ELSE {profile_object('d_')} END",
+        "dh_legacy_id": "d_id",
+        "org_legacy_id": "o_id",
+        "registry_source": (
+            "CASE WHEN d_id IS NOT NULL AND o_id IS NOT NULL THEN N'both' WHEN d_id IS NOT NULL THEN N'dh' ELSE N'org' END"
+        ),
+    }
+    for name in SHARED:
+        values[name] = _chosen(name)
+    for name in JSON_COLUMNS:
+        values[name] = f"fc_{name}"
+    for c in DH_COLUMNS:
+        if c.place == "typed":
+            values[c.target] = f"d_{c.name}"
+    return values
+
+
+def consolidate_personas() -> str:
+    """MERGE every legacy persona into registry.personas: new keys inserted (new uuid), changed ones
+    updated, unchanged ones untouched (so running it twice is running it once)."""
+    values = _persona_values()
+    select = ",\n           ".join(f"{values[c]} AS {c}" for c in PERSONA_COLUMNS)
+    changed = " OR ".join(
+        f"NOT {same(f'p.{c}', f's.{c}')}" if c in _TEXT_PERSONA_COLUMNS else f"NOT {same_value(f'p.{c}', f's.{c}')}"
+        for c in PERSONA_COLUMNS
+    )
+    updates = ", ".join(f"{c} = s.{c}" for c in PERSONA_COLUMNS if c != "unique_id")
+    columns = ", ".join(PERSONA_COLUMNS)
+    inserted = ", ".join(f"s.{c}" for c in PERSONA_COLUMNS)
+    return f"""WITH {_source()},
+ps AS (
+    SELECT k,
+           {select}
+    FROM src
+)
+MERGE INTO registry.personas AS p
+USING ps AS s ON {KEY.format("p.unique_id")} = s.k
+WHEN MATCHED AND ({changed}) THEN UPDATE SET {updates}, registry_updated_at = SYSUTCDATETIME()
+WHEN NOT MATCHED THEN INSERT (persona_id, {columns}, registry_updated_at)
+    VALUES (CAST(NEWID() AS NVARCHAR(36)), {inserted}, SYSUTCDATETIME());"""
+
+
+def same_value(a: str, b: str) -> str:
+    """Equal numbers, bits or times; NULL only equal to NULL."""
+    return f"(({a} IS NULL AND {b} IS NULL) OR {a} = {b})"
+
+
+def _persona_of_src() -> str:
+    return f"JOIN registry.personas AS p ON {KEY.format('p.unique_id')} = src.k"
+
+
+def consolidate_invalid_json() -> str:
+    """Legacy JSON text that is not valid JSON, kept verbatim per persona and column."""
+    parts = " UNION ALL ".join(
+        f"SELECT p.persona_id, N'{j}' AS column_name, src.d_{j} AS raw_text FROM src {_persona_of_src()} "
+        f"WHERE src.d_{j} IS NOT NULL AND src.fk_{j} IS NOT NULL AND src.fc_{j} IS NULL"
+        for j in JSON_COLUMNS
+    )
+    return f"""WITH {_source()},
+bad AS ({parts})
+MERGE INTO registry.persona_invalid_json AS t
+USING bad AS s ON t.persona_id = s.persona_id AND t.column_name = s.column_name
+WHEN MATCHED AND NOT {same("t.raw_text", "s.raw_text")} THEN UPDATE SET raw_text = s.raw_text
+WHEN NOT MATCHED THEN INSERT (persona_id, column_name, raw_text) VALUES (s.persona_id, s.column_name, s.raw_text)
+WHEN NOT MATCHED BY SOURCE THEN DELETE;"""
+
+
+def _sources_json(tag: str) -> str:
+    return f"""CONCAT(N'{{"sources":[', STRING_AGG({tag}, N',') WITHIN GROUP (ORDER BY {tag}), N']}}')"""
+
+
+def _industry_of_code(code: str) -> str:
+    return f"(SELECT MIN(industry_id) FROM registry.industries WHERE code = N'{code}')"
+
+
+def consolidate_industry_mapping() -> str:
+    """One mapping row per persona and industry; the legacy columns it carries in metadata.sources."""
+    parts = [
+        f"SELECT p.persona_id, src.d_industry_id AS industry_id, N'\"dh.industry_id\"' AS tag, "
+        f"CAST(NULL AS NVARCHAR(50)) AS specific_id, "
+        f"CASE WHEN src.d_industry_id IS NOT NULL THEN 1 ELSE 0 END AS primary_flag "
+        f"FROM src {_persona_of_src()} WHERE src.d_industry_id IS NOT NULL",
+        f"SELECT p.persona_id, src.o_industry_id, N'\"org.industry_id\"', CAST(NULL AS NVARCHAR(50)), "
+        f"CASE WHEN src.d_industry_id IS NULL THEN 1 ELSE 0 END "
+        f"FROM src {_persona_of_src()} WHERE src.o_industry_id IS NOT NULL",
+    ]
+    for c in DH_COLUMNS:
+        if c.place == "industry" and c.target:
+            parts.append(
+                f"SELECT p.persona_id, {_industry_of_code(c.target)}, N'\"dh.{c.name}\"', src.d_{c.name}, 0 "
+                f"FROM src {_persona_of_src()} WHERE src.d_{c.name} IS NOT NULL"
+            )
+    union = "\n    UNION ALL ".join(parts)
+    return f"""WITH {_source()},
+tagged AS (
+    {union}
+),
+mapped AS (
+    SELECT persona_id, industry_id, MAX(primary_flag) AS is_primary, MAX(specific_id) AS industry_specific_id,
+           {_sources_json("tag")} AS metadata
+    FROM tagged GROUP BY persona_id, industry_id
+)
+MERGE INTO registry.persona_industry_mapping AS t
+USING mapped AS s ON t.persona_id = s.persona_id AND t.industry_id = s.industry_id
+WHEN MATCHED AND NOT ({same_value("t.is_primary", "s.is_primary")} AND {same("t.industry_specific_id", "s.industry_specific_id")}
+    AND {same("t.metadata", "s.metadata")})
+    THEN UPDATE SET is_primary = s.is_primary, industry_specific_id = s.industry_specific_id, metadata = s.metadata
+WHEN NOT MATCHED THEN INSERT (persona_id, industry_id, is_primary, industry_specific_id, metadata)
+    VALUES (s.persona_id, s.industry_id, s.is_primary, s.industry_specific_id, s.metadata)
+WHEN NOT MATCHED BY SOURCE AND CHARINDEX(N'"ref.persona_rules"', t.metadata) = 0 THEN DELETE;"""
+
+
+def consolidate_role_mapping() -> str:
+    """One mapping row per persona and role: org's primary role is the primary one (dh's when org has none)."""
+    return f"""WITH {_source()},
+tagged AS (
+    SELECT p.persona_id, src.o_primary_role_id AS role_id, N'"org.primary_role_id"' AS tag, 1 AS primary_flag
+    FROM src {_persona_of_src()} WHERE src.o_primary_role_id IS NOT NULL
+    UNION ALL
+    SELECT p.persona_id, src.d_primary_role_id, N'"dh.primary_role_id"',
+           CASE WHEN src.o_primary_role_id IS NULL THEN 1 ELSE 0 END
+    FROM src {_persona_of_src()} WHERE src.d_primary_role_id IS NOT NULL
+),
+mapped AS (
+    SELECT persona_id, role_id, MAX(primary_flag) AS is_primary, {_sources_json("tag")} AS metadata
+    FROM tagged GROUP BY persona_id, role_id
+)
+MERGE INTO registry.persona_role_mapping AS t
+USING mapped AS s ON t.persona_id = s.persona_id AND t.role_id = s.role_id
+WHEN MATCHED AND NOT ({same_value("t.is_primary", "s.is_primary")} AND {same("t.metadata", "s.metadata")})
+    THEN UPDATE SET is_primary = s.is_primary, metadata = s.metadata
+WHEN NOT MATCHED THEN INSERT (persona_id, role_id, is_primary, metadata)
+    VALUES (s.persona_id, s.role_id, s.is_primary, s.metadata)
+WHEN NOT MATCHED BY SOURCE AND CHARINDEX(N'"ref.persona_rules"', t.metadata) = 0 THEN DELETE;"""
+
+
+def consolidate_conflicts() -> str:
+    """Every column both sources hold for a persona and disagree on, with both values and the winner."""
+    kinds = {c.name: c.kind for c in ORG_COLUMNS}
+    parts = []
+    for name in CONFLICT_COLUMNS:
+        winner = PRECEDENCE.get(name, "dh")
+        rule = PRECEDENCE_RULE[winner] if name in PRECEDENCE else "the dh_personas spelling of the key is kept"
+        if name in ("industry_id",):
+            rule = "dh's industry is the primary mapping, org's a secondary one (both kept)"
+        if name in ("primary_role_id",):
+            rule = "org's role is the primary mapping, dh's a secondary one (both kept)"
+        chosen = f"CASE WHEN src.{'d' if winner == 'dh' else 'o'}_{name} IS NULL THEN N'{'org' if winner == 'dh' else 'dh'}' ELSE N'{winner}' END"
+        d_text, o_text = as_text(f"src.d_{name}", kinds[name]), as_text(f"src.o_{name}", kinds[name])
+        parts.append(
+            f"SELECT src.k, N'{name}' AS column_name, {d_text} AS dh_value, {o_text} AS org_value, "
+            f"{chosen} AS chosen_source, {quote(rule)} AS precedence_rule "
+            f"FROM src WHERE src.d_id IS NOT NULL AND src.o_id IS NOT NULL AND NOT {same(d_text, o_text)}"
+        )
+    union = "\n    UNION ALL ".join(parts)
+    return f"""WITH {_source()},
+found AS (
+    SELECT p.unique_id, c.column_name, c.dh_value, c.org_value, c.chosen_source, c.precedence_rule
+    FROM ({union}) AS c
+    JOIN registry.personas AS p ON {KEY.format("p.unique_id")} = c.k
+)
+MERGE INTO registry.persona_conflicts AS t
+USING found AS s ON t.unique_id = s.unique_id AND t.column_name = s.column_name
+WHEN MATCHED AND NOT ({same("t.dh_value", "s.dh_value")} AND {same("t.org_value", "s.org_value")}
+    AND {same("t.chosen_source", "s.chosen_source")})
+    THEN UPDATE SET dh_value = s.dh_value, org_value = s.org_value, chosen_source = s.chosen_source,
+        precedence_rule = s.precedence_rule, detected_at = SYSUTCDATETIME()
+WHEN NOT MATCHED THEN INSERT (unique_id, column_name, dh_value, org_value, chosen_source, precedence_rule, detected_at)
+    VALUES (s.unique_id, s.column_name, s.dh_value, s.org_value, s.chosen_source, s.precedence_rule, SYSUTCDATETIME())
+WHEN NOT MATCHED BY SOURCE THEN DELETE;"""
+
+
+def reference_statements() -> list[str]:
+    """Industries and roles: legacy rows by id, ids legacy personas point at that legacy lacks ('dangling'),
+    and the industries of the industry-specific ids (Scout's own when legacy has no such code)."""
+    out = [
+        """MERGE INTO registry.industries AS t
+USING legacy.industries AS s ON t.industry_id = s.id
+WHEN MATCHED AND NOT (CONCAT(t.code, N'.') = CONCAT(s.code, N'.') COLLATE Latin1_General_100_BIN2
+    AND CONCAT(t.name, N'.') = CONCAT(s.name, N'.') COLLATE Latin1_General_100_BIN2 AND t.origin = N'legacy')
+    THEN UPDATE SET code = s.code, name = s.name, origin = N'legacy'
+WHEN NOT MATCHED THEN INSERT (industry_id, code, name, origin) VALUES (s.id, s.code, s.name, N'legacy');""",
+        """MERGE INTO registry.roles AS t
+USING legacy.org_roles AS s ON t.role_id = s.id
+WHEN MATCHED AND NOT (CONCAT(t.name, N'.') = CONCAT(s.name, N'.') COLLATE Latin1_General_100_BIN2
+    AND ((t.department_id IS NULL AND s.department_id IS NULL) OR t.department_id = s.department_id)
+    AND ((t.function_id IS NULL AND s.function_id IS NULL) OR t.function_id = s.function_id) AND t.origin = N'legacy')
+    THEN UPDATE SET name = s.name, department_id = s.department_id, function_id = s.function_id, origin = N'legacy'
+WHEN NOT MATCHED THEN INSERT (role_id, name, department_id, function_id, origin)
+    VALUES (s.id, s.name, s.department_id, s.function_id, N'legacy');""",
+        """INSERT INTO registry.industries (industry_id, code, name, origin)
+SELECT x.industry_id, CONCAT(N'unknown-', x.industry_id), CONCAT(N'unknown industry ', x.industry_id), N'dangling'
+FROM (SELECT industry_id FROM legacy.dh_personas UNION SELECT industry_id FROM legacy.org_personas) AS x
+WHERE x.industry_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM registry.industries AS i WHERE i.industry_id = x.industry_id);""",
+        """INSERT INTO registry.roles (role_id, name, origin)
+SELECT x.role_id, CONCAT(N'unknown role ', x.role_id), N'dangling'
+FROM (SELECT primary_role_id AS role_id FROM legacy.dh_personas UNION SELECT primary_role_id FROM legacy.org_personas) AS x
+WHERE x.role_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM registry.roles AS r WHERE r.role_id = x.role_id);""",
+    ]
+    for code, industry_id in SPECIFIC_INDUSTRIES.items():
+        from scout.registry.columns import SPECIFIC_INDUSTRY_NAMES
+
+        out.append(
+            f"""INSERT INTO registry.industries (industry_id, code, name, origin)
+SELECT {industry_id}, N'{code}', N'{SPECIFIC_INDUSTRY_NAMES[code]}', N'scout'
+WHERE NOT EXISTS (SELECT 1 FROM registry.industries WHERE code = N'{code}');"""
+        )
+    return out
+
+
+# -- compare ------------------------------------------------------------------------------------------
+
+#: Rows per key range of the checksum pass (ranges of the legacy id).
+RANGE_ROWS = 10_000
+
+
+def _old_text(source: str, c: Column) -> str:
+    """A legacy column's value as compared (JSON: through its canonical form; profile: its JSON fragment)."""
+    col = f"{source}.{c.name}"
+    if c.place == "json":
+        return (
+            f"CASE WHEN {col} IS NULL THEN NULL WHEN f_{c.name}.raw_sha256 IS NULL THEN CONCAT(N'unrecorded:', {col}) "
+            f"WHEN f_{c.name}.canonical IS NULL THEN CONCAT(N'invalid:', {col}) "
+            f"ELSE CONCAT(N'json:', f_{c.name}.canonical) END"
+        )
+    if c.place == "profile":
+        return profile_fragment(c, f"{source}.")
+    return as_text(col, c.kind)
+
+
+def _new_text(side: str, c: Column) -> str:
+    """The same value read back from the registry."""
+    if c.place == "key":
+        return f"CASE WHEN cf.has_unique_id = 1 THEN cf.{side}_unique_id ELSE p.unique_id END"
+    if c.place == "legacy_id":
+        return as_text(f"p.{c.target}", "int")
+    if c.place == "shared":
+        return f"CASE WHEN cf.has_{c.name} = 1 THEN cf.{side}_{c.name} ELSE p.{c.target} END"
+    if c.place == "typed":
+        return as_text(f"p.{c.target}", c.kind)
+    if c.place == "json":
+        return (
+            f"CASE WHEN ij.{c.name} IS NOT NULL THEN CONCAT(N'invalid:', ij.{c.name}) "
+            f"WHEN p.{c.name} IS NULL THEN NULL ELSE CONCAT(N'json:', p.{c.name}) END"
+        )
+    if c.place == "industry":
+        return f"im.{side}_{c.name}" if c.target else as_text(f"im.{side}_{c.name}", "int")
+    if c.place == "role":
+        return as_text(f"rm.{side}_{c.name}", "int")
+    raise ValueError(c.place)
+
+
+def _pivots(side: str, columns: tuple[Column, ...]) -> str:
+    """Conflicts, invalid JSON and mappings, one row per persona, for reading legacy values back."""
+    conflict_cols = ", ".join(
+        f"MAX(CASE WHEN column_name = N'{n}' THEN 1 ELSE 0 END) AS has_{n}, "
+        f"MAX(CASE WHEN column_name = N'{n}' THEN {side}_value END) AS {side}_{n}"
+        for n in ("unique_id", *SHARED)
+    )
+    joins = [
+        f"LEFT JOIN (SELECT unique_id, {conflict_cols} FROM registry.persona_conflicts GROUP BY unique_id) AS cf "
+        "ON cf.unique_id = p.unique_id"
+    ]
+    industry = []
+    for c in columns:
+        if c.place == "industry":
+            value = "industry_specific_id" if c.target else "industry_id"
+            industry.append(
+                f"MAX(CASE WHEN CHARINDEX(N'\"{side}.{c.name}\"', metadata) > 0 THEN {value} END) AS {side}_{c.name}"
+            )
+    joins.append(
+        f"LEFT JOIN (SELECT persona_id, {', '.join(industry)} FROM registry.persona_industry_mapping "
+        "GROUP BY persona_id) AS im ON im.persona_id = p.persona_id"
+    )
+    joins.append(
+        f"LEFT JOIN (SELECT persona_id, MAX(CASE WHEN CHARINDEX(N'\"{side}.primary_role_id\"', metadata) > 0 "
+        f"THEN role_id END) AS {side}_primary_role_id FROM registry.persona_role_mapping GROUP BY persona_id) AS rm "
+        "ON rm.persona_id = p.persona_id"
+    )
+    if side == "dh":
+        invalid = ", ".join(f"MAX(CASE WHEN column_name = N'{j}' THEN raw_text END) AS {j}" for j in JSON_COLUMNS)
+        joins.append(
+            f"LEFT JOIN (SELECT persona_id, {invalid} FROM registry.persona_invalid_json GROUP BY persona_id) AS ij "
+            "ON ij.persona_id = p.persona_id"
+        )
+    return "\n    ".join(joins)
+
+
+def _tagged(expr: str) -> str:
+    return f"CASE WHEN {expr} IS NULL THEN N'~' ELSE CONCAT(N'=', {expr}) END"
+
+
+class CompareSql:
+    """The compare statements for one legacy table (``dh`` or ``org``)."""
+
+    def __init__(self, side: str) -> None:
+        self.side = side
+        self.columns = DH_COLUMNS if side == "dh" else ORG_COLUMNS
+        self.table = "legacy.dh_personas" if side == "dh" else "legacy.org_personas"
+        self.id_column = "dh_legacy_id" if side == "dh" else "org_legacy_id"
+
+    def _old(self, with_values: bool) -> str:
+        joins = " ".join(_json_form_join(f"f_{c.name}", f"l.{c.name}") for c in self.columns if c.place == "json")
+        values = []
+        for c in self.columns:
+            if c.place == "profile":
+                continue
+            values.append(_old_text("l", c))
+        if self.side == "dh":
+            values.append(profile_object("l."))
+        row = f"CONCAT_WS(NCHAR(31), {', '.join(_tagged(v) for v in values)})"
+        extra = ""
+        if with_values:
+            extra = ", " + ", ".join(f"{_old_text('l', c)} AS o_{c.name}" for c in self.columns if c.place != "profile")
+            if self.side == "dh":
+                extra += ", " + ", ".join(
+                    f"{profile_fragment(c, 'l.')} AS o_{c.name}, CASE WHEN l.{c.name} IS NULL THEN 1 ELSE 0 END AS on_{c.name}"
+                    for c in PROFILE_COLUMNS
+                )
+        return (
+            f"SELECT {KEY.format('l.unique_id')} AS k, l.unique_id AS uid, l.id - l.id % {RANGE_ROWS} AS rng, "
+            f"{row} AS row_text{extra} FROM {self.table} AS l {joins}"
+        )
+
+    def _new(self, with_values: bool) -> str:
+        values = [_new_text(self.side, c) for c in self.columns if c.place != "profile"]
+        if self.side == "dh":
+            values.append("p.profile")
+        row = f"CONCAT_WS(NCHAR(31), {', '.join(_tagged(v) for v in values)})"
+        extra = ""
+        if with_values:
+            extra = ", " + ", ".join(
+                f"{_new_text(self.side, c)} AS n_{c.name}" for c in self.columns if c.place != "profile"
+            )
+            if self.side == "dh":
+                extra += ", p.profile AS n_profile"
+        return (
+            f"SELECT {KEY.format('p.unique_id')} AS k, p.unique_id AS uid, "
+            f"p.{self.id_column} - p.{self.id_column} % {RANGE_ROWS} AS rng, {row} AS row_text{extra} "
+            f"FROM registry.personas AS p\n    {_pivots(self.side, self.columns)}\n    "
+            f"WHERE p.{self.id_column} IS NOT NULL"
+        )
+
+    def range_checksums(self) -> str:
+        """Per key range: rows and a SHA-256 over the sorted SHA-256 of each row's text, old and new side by
+        side (hashing each row first keeps the sort and the final hash small)."""
+        row_hash = "CAST(HASHBYTES('SHA2_256', row_text) AS NVARCHAR(MAX))"
+        return f"""WITH o AS (SELECT rng, {row_hash} AS row_hash FROM ({self._old(False)}) AS o0),
+n AS (SELECT rng, {row_hash} AS row_hash FROM ({self._new(False)}) AS n0),
+oa AS (SELECT rng, COUNT(*) AS c,
+              HASHBYTES('SHA2_256', STRING_AGG(row_hash, N'') WITHIN GROUP (ORDER BY row_hash)) AS h
+       FROM o GROUP BY rng),
+na AS (SELECT rng, COUNT(*) AS c,
+              HASHBYTES('SHA2_256', STRING_AGG(row_hash, N'') WITHIN GROUP (ORDER BY row_hash)) AS h
+       FROM n GROUP BY rng)
+SELECT COALESCE(oa.rng, na.rng) AS rng, COALESCE(oa.c, 0) AS old_rows, COALESCE(na.c, 0) AS new_rows,
+       CASE WHEN oa.h = na.h AND oa.c = na.c THEN 1 ELSE 0 END AS same_range
+FROM oa FULL OUTER JOIN na ON na.rng = oa.rng"""
+
+    def detail(self, ranges: int) -> str:
+        """Row by row, in the ``ranges`` given as parameters: per column and kind of difference, how many
+        and the first key; rows only on one side."""
+        marks = ", ".join("?" for _ in range(ranges))
+        diffs = [
+            "SELECT N'(row)' AS column_name, CASE WHEN n_k IS NULL THEN N'only_in_old' ELSE N'only_in_new' END AS kind, "
+            "COALESCE(o_uid, n_uid) AS uid FROM pairs WHERE o_k IS NULL OR n_k IS NULL"
+        ]
+        for c in self.columns:
+            if c.place == "profile":
+                key_there = f"CHARINDEX(N'\"{c.name}\":' {BIN2}, n_profile) > 0"
+                holds = (
+                    f"(CHARINDEX(CONCAT(o_{c.name}, N',') {BIN2}, n_profile) > 0 "
+                    f"OR CHARINDEX(CONCAT(o_{c.name}, N'}}') {BIN2}, n_profile) > 0)"
+                )
+                new_null = (
+                    f"(CHARINDEX(N'\"{c.name}\":null,' {BIN2}, n_profile) > 0 "
+                    f"OR CHARINDEX(N'\"{c.name}\":null}}' {BIN2}, n_profile) > 0)"
+                )
+                kind = (
+                    f"CASE WHEN n_profile IS NULL OR NOT {key_there} THEN N'missing_in_new' "
+                    f"WHEN on_{c.name} = 1 THEN N'null_in_old' WHEN {new_null} THEN N'null_in_new' "
+                    "ELSE N'different' END"
+                )
+                diffs.append(
+                    f"SELECT N'{c.name}', {kind}, o_uid FROM pairs "
+                    f"WHERE o_k IS NOT NULL AND n_k IS NOT NULL AND NOT (n_profile IS NOT NULL AND {holds})"
+                )
+                continue
+            o, n = f"o_{c.name}", f"n_{c.name}"
+            kind = (
+                f"CASE WHEN {o} IS NULL THEN N'null_in_old' WHEN {n} IS NULL THEN N'null_in_new' ELSE N'different' END"
+            )
+            diffs.append(
+                f"SELECT N'{c.name}', {kind}, o_uid FROM pairs "
+                f"WHERE o_k IS NOT NULL AND n_k IS NOT NULL AND NOT {same(o, n)}"
+            )
+        old_cols = ", ".join(
+            [f"o.o_{c.name}" for c in self.columns if c.place != "profile"]
+            + ([f"o.o_{c.name}, o.on_{c.name}" for c in PROFILE_COLUMNS] if self.side == "dh" else [])
+        )
+        new_cols = ", ".join(
+            [f"n.n_{c.name}" for c in self.columns if c.place != "profile"]
+            + (["n.n_profile"] if self.side == "dh" else [])
+        )
+        union = "\n    UNION ALL ".join(diffs)
+        return f"""WITH o AS (SELECT * FROM ({self._old(True)}) AS o0 WHERE rng IN ({marks})),
+n AS (SELECT * FROM ({self._new(True)}) AS n0 WHERE rng IN ({marks})),
+pairs AS (
+    SELECT o.k AS o_k, o.uid AS o_uid, n.k AS n_k, n.uid AS n_uid, {old_cols}, {new_cols}
+    FROM o FULL OUTER JOIN n ON n.k = o.k
+),
+diffs AS (
+    {union}
+)
+SELECT column_name, kind, COUNT(*) AS n, MIN(uid {BIN2}) AS first_key
+FROM diffs GROUP BY column_name, kind"""

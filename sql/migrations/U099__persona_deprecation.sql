@@ -1,0 +1,1 @@
+DELETE FROM registry.lifecycle WHERE step = N'deprecation';
