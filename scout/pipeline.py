@@ -1,7 +1,8 @@
 """``scout run``: the whole pipeline on the configured database, as the README's first command runs it.
 
 migrate → demo seed (only when the source tables are empty) → persona inference → flat export →
-one Monte Carlo run. Each stage is a normal recorded job; the first failure stops the pipeline.
+one Monte Carlo run → the factors and patterns of all stores. Each stage is a normal recorded job (the
+analysis only reads); the first failure stops the pipeline.
 """
 
 from __future__ import annotations
@@ -40,6 +41,20 @@ def run_pipeline(args: argparse.Namespace) -> int:
     run = run_local({"iterations": 1000, "horizon_days": 30, "seed": 42, "batches": 4}, progress=progress)
     result["montecarlo"] = {k: run[k] for k in ("run_id", "status", "iterations", "horizon_days", "results")}
     say("\nMonte Carlo, all stores, next 30 days:\n" + format_run(run))
+    from scout.config import Settings
+    from scout.db import connect
+    from scout.results.analysis import analyse
+
+    progress("analysing all stores: factors F1-F28, patterns P001-P041")
+    with connect(Settings.from_env()) as db:
+        analysed = analyse(db, "all", None)
+    fired = [p for p in analysed.patterns if p.fired]
+    result["analysis"] = {"period": analysed.period, "patterns_fired": [p.id for p in fired]}
+    say(
+        f"\nPatterns, all stores, {analysed.period['current_start']} to {analysed.period['current_end']}: "
+        + (", ".join(f"{p.id} {p.name}" for p in fired) or "none fired")
+        + "\n(scout results factors / scout results patterns for the evidence)"
+    )
     if args.json:
         emit(result, True)
     return 0

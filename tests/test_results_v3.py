@@ -242,3 +242,68 @@ def test_no_statement_of_a_whole_session_names_the_percent_column_bare(session_e
     assert any("[percent]" in tsql for tsql in sent)
     bare = [tsql for tsql in sent if re.search(r"\bpercent\b", _without_literals_and_quoted_names(tsql), re.I)]
     assert bare == []
+
+
+def test_generate_analyses_the_topic_and_the_segments_serve_its_factors_patterns_and_text(
+    session_env, functions, monkeypatch
+):
+    """Factors → patterns → rich content run inside generate, the stage and percent moving through each
+    before the run starts; the segments show their factors (with intervals), fired patterns and text."""
+    stages = []
+    real_stage = sessions.analysis.analyse
+
+    def analyse(db, key, value, *, stage=None, **kwargs):
+        def seen(percent, name):
+            stage(percent, name)
+            row = db.query_one("SELECT [percent], stage FROM results.generation_status WHERE session_id = 's-9'")
+            stages.append((int(row[0]), row[1]))
+
+        return real_stage(db, key, value, stage=seen, **kwargs)
+
+    monkeypatch.setattr(sessions.analysis, "analyse", analyse)
+    status, started, _ = call_http(
+        functions,
+        "results_generate",
+        "POST",
+        f"{API}/generate/s-9/all",
+        route_params={"session_id": "s-9", "topic": "all"},
+    )
+    assert status == 202 and started["percent"] == 10
+    assert stages == [(2, "computing factors"), (5, "matching patterns"), (7, "writing rich content")]
+
+    _, brand = get(functions, "results_segment", session_id="s-9", segment="Brand")
+    assert [f["id"] for f in brand["factors"]] == ["F8", "F12", "F22", "F25"]
+    hhi = brand["factors"][1]
+    assert (
+        hhi["status"] == "ok" and hhi["ci_low"] <= hhi["value"] <= hhi["ci_high"] and hhi["method"] == "bootstrap_bca"
+    )
+    assert (
+        brand["content"]["headline"] == "Brands in all"
+        and "brand concentration (HHI)" in brand["content"]["paragraphs"][0]
+    )
+    assert all(p["fired"] and p["results_segment"] == "Brand" for p in brand["patterns"])
+    assert get(functions, "results_segment", session_id="s-9", segment="Market")[0] == 404  # the run is not done
+
+    run_all_batches(session_env)
+    _, market = get(functions, "results_segment", session_id="s-9", segment="Market")
+    assert market["revenue"]["mean"] > 0 and "F1" in [f["id"] for f in market["factors"]]
+    _, product = get(functions, "results_segment", session_id="s-9", segment="Product")
+    assert product["units"]["mean"] > 0 and product["content"]["segment"] == "Product"
+    _, everything = get(functions, "results_complete", session_id="s-9")
+    analysed = everything["analysis"]
+    assert [f["id"] for f in analysed["factors"]] == [f"F{i}" for i in range(1, 29)]
+    assert len(analysed["patterns"]) == 41 and set(analysed["rich_content"]) == {"Product", "Brand", "Experience"}
+    for p in analysed["patterns"]:  # a pattern never fires on a factor with insufficient data
+        assert not (p["fired"] and any(e["status"] != "ok" for e in p["evidence"].values()))
+    assert everything["segments"]["Brand"] == brand
+
+    with connect(session_env) as db:
+        stored = db.query_value("SELECT COUNT(*) FROM results.computed_factors WHERE session_id = 's-9'")
+        # an analyst edits a rule: the session's patterns and texts follow on the next read
+        db.execute("UPDATE results.pattern_rules SET rule_condition = 'F12.hi < 2' WHERE pattern_id = 'P028'")
+    assert stored == 28  # all has no parent: its own 28 factors
+    _, edited = get(functions, "results_segment", session_id="s-9", segment="Brand")
+    assert "P028" in [p["id"] for p in edited["patterns"]] and "P028" in edited["content"]["patterns"]
+    assert get(functions, "results_clear", session_id="s-9")[0] == 200
+    with connect(session_env) as db:
+        assert db.query_value("SELECT COUNT(*) FROM results.pattern_matches WHERE session_id = 's-9'") == 0

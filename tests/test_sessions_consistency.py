@@ -218,11 +218,19 @@ def test_a_generate_arriving_while_another_starts_its_run_loses_to_it(session_en
     first = threading.Thread(target=lambda: answers.update(first=generate(functions, "held", "region:NCR")))
     first.start()
     deadline = time.monotonic() + 20
-    while get(functions, "results_status", session_id="held")[1]["topic"] != "region:NCR":
-        assert time.monotonic() < deadline, "the first generate never claimed the session"
+    # it claims the session (stage: starting its run, 0 %), analyses the topic (factors, patterns, rich
+    # content: the stage moves through each), then is at the start of its run again, analysed
+    while True:
+        _, starting = get(functions, "results_status", session_id="held")
+        if (starting["topic"], starting["stage"], starting["percent"]) == (
+            "region:NCR",
+            sessions.STARTING,
+            sessions.ANALYSED_PERCENT,
+        ):
+            break
+        assert time.monotonic() < deadline, "the first generate never reached the start of its run"
         time.sleep(0.02)
 
-    _, starting = get(functions, "results_status", session_id="held")
     assert (starting["state"], starting["stage"], starting["run_id"], starting["ready"]) == (
         "processing",
         "starting its run",
@@ -256,6 +264,24 @@ def test_a_generate_that_waits_too_long_for_a_starting_one_is_a_409_too(
     assert status == 409 and lost["error"] == "conflict"
     assert (lost["topic"], lost["run_id"]) == ("region:NCR", None)  # its run is not started yet
     assert runs_of(session_env, "busy") == []
+
+
+def test_an_analysis_that_fails_leaves_the_session_failed_saying_so_and_starts_no_run(
+    session_env,  # noqa: F811
+    functions,
+    monkeypatch,
+):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("factor table is locked")
+
+    monkeypatch.setattr(sessions, "analyse_generation", broken)
+    status, _ = generate(functions, "unlucky", "region:NCR")
+    assert status >= 500
+
+    _, state = get(functions, "results_status", session_id="unlucky")
+    assert (state["state"], state["run_id"]) == ("failed", None)
+    assert state["error"].startswith("the analysis failed: ") and "factor table is locked" in state["error"]
+    assert runs_of(session_env, "unlucky") == []
 
 
 def test_a_run_that_cannot_be_started_leaves_the_session_failed_not_processing(

@@ -14,8 +14,9 @@ PREFIX = "v3/data-driven-results"
 @bp.route(route=PREFIX + "/generate/{session_id}/{topic}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def results_generate(req: func.HttpRequest) -> func.HttpResponse:
-    """202 with the session's status; 409 ``{"error": "conflict", "run_id", "topic"}`` when another generate
-    of the session, at the same time, won (see scout.results.sessions.generate)."""
+    """202 with the session's status, once the topic is analysed (factors, patterns, rich content) and its
+    run started; 409 ``{"error": "conflict", "run_id", "topic"}`` when another generate of the session, at
+    the same time, won (see scout.results.sessions.generate)."""
     from scout.results.sessions import GenerationConflict, generate
 
     try:

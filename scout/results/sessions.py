@@ -4,6 +4,9 @@ Monte Carlo run; the dashboard polls ``status`` and reads the five segments as t
 Segments: Market (Monte Carlo revenue), Product (Monte Carlo units), Consumer (persona mix from
 inference), Brand (revenue share by brand in the history), Experience (substitutions, interactions,
 transcripts in the history). Everything is computed from the database; nothing is made up.
+Before its run starts, a generate also analyses the topic (``scout.results.analysis``: factors F1–F28 with
+intervals, patterns P001–P041, Product/Brand/Experience text), stored with the generation; every segment
+read includes its part of it.
 
 A session has one topic at a time: its current *generation* (a token written by the generate that
 claimed it, with the topic and, once started, the run). Every stored segment is stamped with the
@@ -34,6 +37,7 @@ from scout.db.base import Database, LockTimeout
 from scout.errors import InvalidInput, NotFound
 from scout.jobs.runs import now_utc
 from scout.montecarlo.scenario import SEGMENT_KEYS, Scenario, check_segment, segment_filter
+from scout.results import analysis
 
 SEGMENTS = ("Market", "Consumer", "Product", "Brand", "Experience")
 #: Segments computed from the run; the others are computed from the history by ``generate``.
@@ -80,6 +84,13 @@ _INSERT_SEGMENT = (
     "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _DELETE_STATUS = "DELETE FROM results.generation_status WHERE session_id = ?"
+#: The claiming generation's progress through its analysis (factors, patterns, rich content), before its run.
+_STAGE = (
+    "UPDATE results.generation_status SET [percent] = ?, stage = ?, updated_at = ? "
+    "WHERE session_id = ? AND generation = ? AND run_id IS NULL AND [state] = 'processing'"
+)
+#: The percent at which the analysis is stored and the run is being started.
+ANALYSED_PERCENT = 8
 #: Segments of the current generation only. A session written before generations existed has no
 #: generation, nor have its segments: COALESCE makes them match ('' is never a token).
 _SELECT_SEGMENT = (
@@ -152,7 +163,7 @@ def history_segments(db: Database, scenario: Scenario) -> dict[str, dict[str, An
     """Consumer, Brand and Experience of the scenario's segment, from the history."""
     where, params = segment_filter(scenario)
     base = f"FROM dbo.Transactions AS t JOIN dbo.Stores AS s ON s.store_id = t.store_id{where}"
-    total = int(db.query_one(f"SELECT COUNT(*) {base}", params)[0])
+    total = int(db.query_value(f"SELECT COUNT(*) {base}", params))
     consumer: dict[str, Any] = {"transactions": total, "personas": []}
     if db.table_exists("ref", "transaction_personas"):
         rows = db.query(
@@ -184,7 +195,7 @@ def history_segments(db: Database, scenario: Scenario) -> dict[str, dict[str, An
         "LEFT JOIN (SELECT canonical_tx_id, COUNT(*) AS n, COUNT(TranscriptionText) AS spoken "
         "           FROM dbo.SalesInteractions GROUP BY canonical_tx_id) AS y ON y.canonical_tx_id = b.canonical_tx_id",
         params,
-    )
+    ) or (0, 0, 0, 0)
     experience = {
         "transactions": int(exp[0]),
         "substitution_rate": round(float(exp[1] or 0) / max(int(exp[0]), 1), 4),
@@ -237,6 +248,7 @@ def claim(db: Database, session_id: str, topic: str, current: dict[str, Any] | N
             found = _row(tx, session_id) or {}
             raise GenerationConflict(session_id, found.get("topic"), found.get("run_id"))
         tx.execute(_DELETE_SEGMENTS, (session_id,))
+        analysis.delete_session(tx, session_id)
 
     db.retry_transaction(write, what=f"claiming results session {session_id}")
     return generation
@@ -262,11 +274,10 @@ def attach(
 
 
 def fail_start(db: Database, session_id: str, generation: str, reason: str) -> None:
-    """The generation could not start its run: failed, with the reason, unless it is no longer current."""
+    """The generation could not analyse its topic or start its run: failed, with the reason (which says
+    which), unless it is no longer current."""
     db.retry_transaction(
-        lambda tx: tx.execute(
-            _FAIL_START, (STARTING, f"the run could not be started: {reason}"[:2000], now_utc(), session_id, generation)
-        ),
+        lambda tx: tx.execute(_FAIL_START, (STARTING, reason[:2000], now_utc(), session_id, generation)),
         what=f"failing the start of results session {session_id}",
     )
 
@@ -304,9 +315,40 @@ def record_generation(
     return generation
 
 
+def analyse_generation(db: Database, session_id: str, generation: str, scenario: Scenario) -> analysis.Analysis:
+    """Factors → patterns → rich content of the claimed generation's topic, its stage and percent moving
+    through each, stored with the generation (in the transaction that moves it on to starting its run).
+    GenerationConflict when the generation stopped being the session's current one meanwhile."""
+
+    def stage(percent: int, name: str) -> None:
+        moved = db.retry_transaction(
+            lambda tx: tx.execute(_STAGE, (percent, name, now_utc(), session_id, generation)),
+            what=f"moving results session {session_id} to {name}",
+        )
+        if moved != 1:
+            found = _row(db, session_id) or {}
+            raise GenerationConflict(session_id, found.get("topic"), found.get("run_id"))
+
+    key, value = next(iter(scenario.segment.items())) if scenario.segment else ("all", None)
+    result = analysis.analyse(db, key, value, stage=stage)
+
+    def store(tx: Database) -> int:
+        moved = tx.execute(_STAGE, (ANALYSED_PERCENT, STARTING, now_utc(), session_id, generation))
+        if moved == 1:
+            analysis.save(tx, session_id, generation, result, now_utc())
+        return moved
+
+    if db.retry_transaction(store, what=f"storing the analysis of results session {session_id}") != 1:
+        found = _row(db, session_id) or {}
+        raise GenerationConflict(session_id, found.get("topic"), found.get("run_id"))
+    return result
+
+
 def generate(session_id: str, topic: str, *, settings: Settings | None = None) -> dict[str, Any]:
-    """Make ``topic`` the session's topic: compute the history segments, claim the session, start the
-    Monte Carlo run (queued) for Market and Product, attach it; returns the session's status.
+    """Make ``topic`` the session's topic: compute the history segments, claim the session, analyse the
+    topic (factors → patterns → rich content, stored with the generation), start the Monte Carlo run
+    (queued) for Market and Product, attach it with the persona mix and the other history segments;
+    returns the session's status.
 
     Concurrent generates of one session are serialised: they take turns under the session's lock, and
     one that arrived while another was on its way (claimed the session meanwhile, or was starting its run
@@ -338,13 +380,16 @@ def generate(session_id: str, topic: str, *, settings: Settings | None = None) -
             with db.application_lock(session_lock(session_id), settings["SCOUT_LOCK_TIMEOUT_SECONDS"]):
                 holding = True
                 current = _row(db, session_id)
-                if lost_to(current, seen):
+                if current is not None and lost_to(current, seen):
                     raise GenerationConflict(session_id, current["topic"], current["run_id"])
                 generation = claim(db, session_id, topic, current)
+                step = "the analysis failed"
                 try:
+                    analyse_generation(db, session_id, generation, scenario)
+                    step = "the run could not be started"
                     run = submit(scenario, settings=settings, session_id=session_id)
                 except BaseException as exc:
-                    _fail_start_quietly(db, session_id, generation, _one_line(exc))
+                    _fail_start_quietly(db, session_id, generation, f"{step}: {_one_line(exc)}")
                     raise
                 if not attach(db, session_id, generation, topic, run["run_id"], history):
                     found = _row(db, session_id) or {}  # the lock was lost and another generate got in
@@ -503,6 +548,13 @@ def _segments(db: Database, row: dict[str, Any], run: dict[str, Any] | None) -> 
     return found
 
 
+def _analysis_of(db: Database, row: dict[str, Any]) -> analysis.Analysis | None:
+    """The current generation's stored analysis (re-evaluated if the pattern rules changed since)."""
+    if not row["generation"]:
+        return None
+    return analysis.load(db, row["session_id"], row["generation"])
+
+
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "generation"}
 
@@ -531,6 +583,8 @@ def segment(session_id: str, name: str, *, settings: Settings | None = None) -> 
         else:
             stored = db.query_one(_SELECT_SEGMENT, (session_id, wanted, row["generation"] or ""))
             found = json.loads(stored[0]) if stored else None
+        if found is not None:
+            found = {**found, **analysis.segment_part(_analysis_of(db, row), wanted)}
     if found is None:
         raise NotFound(f"segment {wanted} of session {session_id} is not ready (state {row['state']})")
     return found
@@ -544,12 +598,17 @@ def complete(session_id: str, *, settings: Settings | None = None) -> dict[str, 
     with connect(settings) as db:
         row, run = _session(db, session_id, settings)
         found = _segments(db, row, run)
+        analysed = _analysis_of(db, row)
     return {
         "session_id": session_id,
         "state": row["state"],
         "topic": row["topic"],
         "run_id": row["run_id"],
-        "segments": {name: found.get(name) for name in SEGMENTS},
+        "segments": {
+            name: {**found[name], **analysis.segment_part(analysed, name)} if name in found else None
+            for name in SEGMENTS
+        },
+        "analysis": analysed.as_dict() if analysed is not None else None,
     }
 
 
@@ -557,6 +616,7 @@ def clear_rows(db: Database, session_id: str) -> int:
     """Delete the session (its row first, as ``generate`` writes it first); returns the rows of its state."""
     cleared = db.execute(_DELETE_STATUS, (session_id,))
     db.execute(_DELETE_SEGMENTS, (session_id,))
+    analysis.delete_session(db, session_id)
     return cleared
 
 

@@ -1,0 +1,1 @@
+DELETE FROM results.factor_definitions WHERE factor_id IN (N'F1', N'F2', N'F3', N'F4', N'F5', N'F6', N'F7', N'F8', N'F9', N'F10', N'F11', N'F12', N'F13', N'F14', N'F15', N'F16', N'F17', N'F18', N'F19', N'F20', N'F21', N'F22', N'F23', N'F24', N'F25', N'F26', N'F27', N'F28');
