@@ -138,6 +138,9 @@ def test_seeding_over_existing_data_without_replace_is_exit_2_and_not_a_failed_r
         (["--transactions", "10", "--seed", str(2**63), "--replace"], "--seed must be a whole number from 0"),
         (["--transactions", "0", "--replace"], "--transactions must be a whole number from 1"),
         (["--transactions", "20000001", "--replace"], "--transactions must be a whole number from 1"),
+        (["--transactions", "10", "--transcript-share", "1.5", "--replace"], "--transcript-share must be a number"),
+        (["--transactions", "10", "--transcript-share", "nan", "--replace"], "--transcript-share must be a number"),
+        (["--transactions", "10", "--observed-share", "-0.1", "--replace"], "--observed-share must be a number"),
     ],
 )
 def test_a_replacing_seed_with_bad_numbers_keeps_the_data_and_exits_2(migrated, capsys, argv, message):
@@ -168,3 +171,66 @@ def test_seeding_a_database_that_was_never_migrated_asks_for_migrate_apply(db_ur
     assert main(["demo", "seed", "--transactions", "10"]) == 2
 
     assert "has no source tables: run scout migrate apply first" in capsys.readouterr().err
+
+
+# -- what the seeder knows: transcripts as a parameter, the latent persona, staff-observed roles -----------
+
+
+def interaction_shares(settings: Settings) -> tuple[float, int]:
+    """The share of interactions with a transcript, and the number of transactions."""
+    with connect(settings) as db:
+        share = db.query_one(
+            "SELECT AVG(CASE WHEN TranscriptionText IS NULL THEN 0.0 ELSE 1.0 END) FROM dbo.SalesInteractions"
+        )[0]
+        return float(share), db.query_one("SELECT COUNT(*) FROM dbo.Transactions")[0]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.2, 0.8])
+def test_the_share_of_interactions_with_a_transcript_is_a_parameter(migrated, share):
+    demo.seed(trigger="cli", transactions=4000, seed=3, transcript_share=share, settings=migrated)
+
+    measured, _ = interaction_shares(migrated)
+    assert abs(measured - share) < 0.02
+
+
+def test_by_default_four_in_ten_interactions_have_a_transcript(migrated):
+    demo.seed(trigger="cli", transactions=4000, seed=3, settings=migrated)
+    assert abs(interaction_shares(migrated)[0] - 0.4) < 0.02
+
+
+def test_the_transcript_share_flag_reaches_the_seed(migrated):
+    assert main(["demo", "seed", "--transactions", "500", "--transcript-share", "0"]) == 0
+    assert interaction_shares(migrated) == (0.0, 500)
+
+
+def test_every_shopper_s_latent_persona_is_kept_and_staff_observe_it_on_part_of_them(migrated):
+    demo.seed(trigger="cli", transactions=6000, seed=8, observed_share=0.25, settings=migrated)
+
+    with connect(migrated) as db:
+        latent = dict(db.query("SELECT canonical_tx_id, persona FROM ref.demo_latent_personas"))
+        observed = db.query(
+            "SELECT canonical_tx_id, EmotionalState FROM dbo.SalesInteractions "
+            "WHERE EmotionalState IN (SELECT role_name FROM ref.persona_rules) OR EmotionalState = 'Regular'"
+        )
+        names = {r[0] for r in db.query("SELECT role_name FROM ref.persona_rules")}
+    assert len(latent) == 6000 and set(latent.values()) == names | {"Regular"}
+    assert all(latent[tx] == role for tx, role in observed)  # what staff saw is the shopper's persona
+    assert 0.22 < len(observed) / 6000 < 0.28  # on a quarter of them, Regulars included
+    assert {role for _tx, role in observed} == names | {"Regular"}
+
+
+def test_resellers_mostly_buy_at_least_their_rule_s_basket_size(migrated):
+    demo.seed(trigger="cli", transactions=6000, seed=8, settings=migrated)
+    with connect(migrated) as db:
+        share = db.query_one(
+            "SELECT AVG(CASE WHEN t.total_items >= 5 THEN 1.0 ELSE 0.0 END) FROM dbo.Transactions AS t "
+            "JOIN ref.demo_latent_personas AS l ON l.canonical_tx_id = t.canonical_tx_id WHERE l.persona = 'Reseller'"
+        )[0]
+    assert float(share) > 0.65
+
+
+def test_a_replacing_seed_replaces_the_latent_personas_too(migrated):
+    demo.seed(trigger="cli", transactions=300, seed=1, settings=migrated)
+    demo.seed(trigger="cli", transactions=200, seed=1001, replace=True, settings=migrated)
+    with connect(migrated) as db:
+        assert db.query_one("SELECT COUNT(*) FROM ref.demo_latent_personas")[0] == 200

@@ -27,6 +27,8 @@ def seed(
     seed: int = 42,
     replace: bool = False,
     only_if_empty: bool = False,
+    transcript_share: float = 0.4,
+    observed_share: float = 0.06,
     settings: Settings | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -43,7 +45,7 @@ def seed(
         if only_if_empty:
             return {"skipped": True, "reason": "demo data is seeded only into the embedded DuckDB database"}
         raise InvalidInput(EMBEDDED_ONLY.format(what=f"{scheme}://{server}"))
-    check_seed_input(transactions, seed)
+    check_seed_input(transactions, seed, transcript_share, observed_share)
     if not isinstance(replace, bool) or not isinstance(only_if_empty, bool):
         raise InvalidInput("replace and only_if_empty must be true or false")
 
@@ -64,7 +66,15 @@ def seed(
             # transaction as the new rows arrive: a new seed may reuse ids, and never inherits anything
             return {
                 "skipped": False,
-                **seed_demo(ctx.db, transactions=transactions, seed=seed, replace=True, progress=ctx.progress),
+                **seed_demo(
+                    ctx.db,
+                    transactions=transactions,
+                    seed=seed,
+                    replace=True,
+                    transcript_share=transcript_share,
+                    observed_share=observed_share,
+                    progress=ctx.progress,
+                ),
             }
 
         return run_job("demo.seed", trigger, body, settings=settings, progress=progress, db=db)

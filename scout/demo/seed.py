@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from scout.db.base import Database
-from scout.db.collation import key
 from scout.demo import catalog
 from scout.errors import InvalidInput
+from scout.personas.rules import FALLBACK_ROLE, text_key
+
+if TYPE_CHECKING:
+    from scout.db.duckdb_backend import DuckDBDatabase
 
 SOURCE_TABLES = (
     "dbo.v_insight_base",
@@ -33,6 +36,11 @@ SOURCE_TABLES = (
 # What the jobs derived from the source rows, per transaction id: a new seed reusing an id must not
 # inherit the old transaction's basket summary or persona.
 DERIVED_TABLES = ("ref.transaction_personas", "ref.transaction_baskets")
+# Demo only: the latent persona the seeder drew for each shopper (the truth the evaluation can be checked
+# against). Cleared and written with the source rows, when the migration that creates it has run.
+LATENT_TABLE = "ref.demo_latent_personas"
+TRANSCRIPT_SHARE = 0.4  # share of interactions with a transcript
+OBSERVED_SHARE = 0.06  # share of shoppers whose role staff observed (EmotionalState, first interaction)
 EMBEDDED_ONLY = (
     "demo data is seeded only into the embedded DuckDB database (SCOUT_DATABASE_URL=duckdb:///<path>): "
     "{what} is a production database whose source objects belong to ingestion"
@@ -54,15 +62,20 @@ def _rules(db: Database) -> list[dict[str, Any]]:
 
 
 def source_row_count(db: Database) -> int:
-    return int(db.query_one("SELECT COUNT(*) FROM dbo.Transactions")[0])
+    return int(db.query_value("SELECT COUNT(*) FROM dbo.Transactions"))
 
 
-def check_seed_input(transactions: Any, seed: Any) -> None:
-    """How many transactions and which seed: whole numbers in range, checked before anything is touched."""
+def check_seed_input(
+    transactions: Any, seed: Any, transcript_share: Any = TRANSCRIPT_SHARE, observed_share: Any = OBSERVED_SHARE
+) -> None:
+    """How many transactions, which seed, which shares: in range, checked before anything is touched."""
     if isinstance(transactions, bool) or not isinstance(transactions, int) or not 1 <= transactions <= MAX_TRANSACTIONS:
         raise InvalidInput(f"--transactions must be a whole number from 1 to {MAX_TRANSACTIONS:,}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InvalidInput(f"--seed must be a whole number from 0 to {MAX_SEED:,} (2**63 - 1)")
+    for name, share in (("--transcript-share", transcript_share), ("--observed-share", observed_share)):
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise InvalidInput(f"{name} must be a number from 0 to 1")
 
 
 def require_embedded(db: Database) -> None:
@@ -73,7 +86,7 @@ def require_embedded(db: Database) -> None:
 def clear_sources(db: Database) -> None:
     """Delete the demo source rows and everything derived from them (the derived tables first)."""
     require_embedded(db)
-    for table in DERIVED_TABLES:
+    for table in (*DERIVED_TABLES, LATENT_TABLE):
         schema, name = table.split(".")
         if db.table_exists(schema, name):
             db.execute(f"DELETE FROM {table}")
@@ -81,9 +94,18 @@ def clear_sources(db: Database) -> None:
         db.execute(f"DELETE FROM {table}")
 
 
-def generate(transactions: int, seed: int, rules: list[dict[str, Any]]) -> dict[str, dict[str, np.ndarray]]:
-    """Columns of every source table (no I/O): the same seed and rules give the same data."""
+def generate(
+    transactions: int,
+    seed: int,
+    rules: list[dict[str, Any]],
+    *,
+    transcript_share: float = TRANSCRIPT_SHARE,
+    observed_share: float = OBSERVED_SHARE,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Columns of every source table, and of ``ref.demo_latent_personas`` (no I/O): the same seed, rules
+    and shares give the same data."""
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 60])  # draws added later: the older columns stay as they were
     n = transactions
     products = catalog.PRODUCTS
     categories = np.array([p[2] for p in products])
@@ -144,11 +166,19 @@ def generate(transactions: int, seed: int, rules: list[dict[str, Any]]) -> dict[
     persona_of_line = persona[tx_of_line]
     leaning = rng.random(len(tx_of_line)) < 0.6
     for i, rule in enumerate(rules):
-        pool = np.flatnonzero(np.isin([key(c) for c in categories], [key(c) for c in rule["categories"]]))
+        pool = np.flatnonzero(np.isin([text_key(c) for c in categories], [text_key(c) for c in rule["categories"]]))
         mask = (persona_of_line == i) & leaning
         if len(pool) and mask.any():
             product[mask] = rng.choice(pool, int(mask.sum()))
     quantity = 1 + rng.poisson(0.4, len(tx_of_line))
+    first_line = np.cumsum(lines) - lines
+    for i, rule in enumerate(rules):  # resellers, parents, party buyers: most buy at least min_items
+        if rule["min_items"] is None:
+            continue
+        big = np.flatnonzero((persona == i) & (extra.random(n) < 0.7))
+        bought = np.bincount(tx_of_line, weights=quantity, minlength=n)[big].astype(np.int64)
+        wanted = rule["min_items"] + extra.integers(0, 3, len(big))
+        quantity[first_line[big]] += np.maximum(wanted - bought, 0)
     amount = quantity * prices[product]
     total_amount = np.round(np.bincount(tx_of_line, weights=amount, minlength=n), 2)
     total_items = np.bincount(tx_of_line, weights=quantity, minlength=n).astype(np.int64)
@@ -166,10 +196,11 @@ def generate(transactions: int, seed: int, rules: list[dict[str, Any]]) -> dict[
     persona_of_ix = persona[tx_of_ix]
     mood = rng.choice(np.array(catalog.MOODS, dtype=object), m)
     mood[rng.random(m) < 0.2] = None
-    names = np.array([r["role_name"] for r in rules] + [""], dtype=object)
-    explicit = first & (persona_of_ix >= 0) & (rng.random(m) < 0.06)
+    names = np.array([r["role_name"] for r in rules] + [FALLBACK_ROLE], dtype=object)
+    # staff observe the shopper's role (a persona, or Regular) on the first interaction of a share of them
+    explicit = first & (rng.random(m) < observed_share)
     emotional = np.where(explicit, names[persona_of_ix], mood)
-    transcripts = _transcripts(rng, persona_of_ix, rules, m)
+    transcripts = _transcripts(rng, persona_of_ix, rules, m, transcript_share)
 
     # insight rows: 0-2 per transaction, substitutions on a few
     insight_count = rng.choice([0, 1, 2], n, p=[0.5, 0.35, 0.15])
@@ -205,15 +236,16 @@ def generate(transactions: int, seed: int, rules: list[dict[str, Any]]) -> dict[
             "TranscriptionText": transcripts,
         },
         "dbo.v_insight_base": {"sessionId": tx_ids[tx_of_insight], "substitution_event": substitution},
+        LATENT_TABLE: {"canonical_tx_id": tx_ids, "persona": names[persona]},
     }
 
 
 def _transcripts(
-    rng: np.random.Generator, persona_of_ix: np.ndarray, rules: list[dict[str, Any]], m: int
+    rng: np.random.Generator, persona_of_ix: np.ndarray, rules: list[dict[str, Any]], m: int, share: float
 ) -> np.ndarray:
-    """Taglish snippets on ~40 % of interactions; persona shoppers often say one of their rule's terms."""
+    """Taglish snippets on ``share`` of interactions; persona shoppers often say one of their rule's terms."""
     fillers = np.array(catalog.FILLERS, dtype=object)
-    has_text = rng.random(m) < 0.4
+    has_text = rng.random(m) < share
     a, b = rng.choice(fillers, m), rng.choice(fillers, m)
     says_term = rng.random(m) < 0.7
     out = np.full(m, None, dtype=object)
@@ -235,15 +267,19 @@ def seed_demo(
     transactions: int = 12047,
     seed: int = 42,
     replace: bool = False,
+    transcript_share: float = TRANSCRIPT_SHARE,
+    observed_share: float = OBSERVED_SHARE,
     progress: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     """Fill the (empty) source tables of the embedded database; returns the row count of each. With
     ``replace``, what they held and what was derived from it is deleted in the same transaction."""
     require_embedded(db)
-    check_seed_input(transactions, seed)
+    check_seed_input(transactions, seed, transcript_share, observed_share)
     started = time.perf_counter()
     progress(f"generating {transactions:,} transactions (seed {seed})")
-    data = generate(transactions, seed, _rules(db))
+    data = generate(
+        transactions, seed, _rules(db), transcript_share=float(transcript_share), observed_share=float(observed_share)
+    )
     progress(f"generated in {time.perf_counter() - started:.1f} s; writing")
     counts = {}
     with db.transaction():
@@ -251,6 +287,10 @@ def seed_demo(
             clear_sources(db)
         for table in reversed(SOURCE_TABLES):
             counts[table] = write_table(db, table, data[table], progress)
+        if db.table_exists(*LATENT_TABLE.split(".")):
+            if not replace:
+                db.execute(f"DELETE FROM {LATENT_TABLE}")
+            write_table(db, LATENT_TABLE, data[LATENT_TABLE], progress)
     progress(f"seeded in {time.perf_counter() - started:.1f} s")
     return {
         "transactions": transactions,
@@ -276,7 +316,7 @@ def write_table(db: Database, table: str, columns: dict[str, np.ndarray], progre
             else:
                 arrays.append(pa.array(values, from_pandas=True))
         arrow = pa.Table.from_arrays(arrays, names=names)
-        conn = db.connection
+        conn = cast("DuckDBDatabase", db).connection
         conn.register("_scout_seed", arrow)
         try:
             conn.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM _scout_seed")

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 
-from scout.db.collation import binary_sql, key, key_sql
-from scout.personas.rules import FALLBACK_ROLE, Rule
+from scout.db.collation import binary_sql, key_sql
+from scout.personas.rules import FALLBACK_ROLE, Rule, text_key
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -52,16 +52,16 @@ def _in_list(expr: str, values: tuple[str, ...]) -> str:
 
 
 def _keys(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(sorted({key(v) for v in values}))
+    return tuple(sorted({text_key(v) for v in values}))
 
 
 def _spelling_of(expr: str, values: tuple[str, ...]) -> str:
     """The rule's spelling of the key ``expr`` holds (the binary-smallest if the rule repeats a value)."""
     if not values:  # the signal never holds: its label is never shown
         return "CAST(NULL AS NVARCHAR(100))"
-    spelling = {}
+    spelling: dict[str, str] = {}
     for value in sorted(values):
-        spelling.setdefault(key(value), value)
+        spelling.setdefault(text_key(value), value)
     return (
         "CASE "
         + expr
@@ -153,29 +153,100 @@ def _first_term(words: str, terms: tuple[str, ...]) -> str:
     return f"CASE {whens} END"
 
 
-def compile_inference(rules: list[Rule], weights: dict[str, int], checksum: str, *, full: bool) -> str:
-    """The statement that scores every transaction still to score and merges it into ref.transaction_personas.
+#: Calibration map: per kind ("persona": keyed on the winner's score; "fallback": Regular, keyed on the best
+#: score of any rule, NO_SCORE when none matched) the bands as (lower bound, confidence), ascending. The
+#: first band takes every score below the second's bound. An empty map: the uncalibrated confidence.
+Calibration = dict[str, list[tuple[int, float]]]
+CALIBRATION_KINDS = ("persona", "fallback")
+NO_SCORE = -1000000
 
-    A MERGE, not DELETE + INSERT: rows are updated in place, so rescoring never rebuilds the key index.
-    """
-    if not _HEX.match(checksum):
-        raise ValueError("checksum must be a sha256 hex digest")
-    if not rules:
-        raise ValueError("no rules to compile")
-    w = {key: int(value) for key, value in weights.items()}
-    pending = (
-        ""
-        if full
+#: The fixed split of labelled transactions: this share (in percent) of the hash values is held out.
+HELD_OUT_PERCENT = 30
+_SPLIT_MULTIPLIERS = (97, 89, 83, 79, 73, 71, 67, 61)
+FIT, HELD_OUT = "fit", "held-out"
+
+
+def split_of(tx_id: str) -> str:
+    """The part a transaction id falls in (Python mirror of :func:`split_sql`): a fixed hash of the id's
+    last eight characters (trailing spaces ignored, as Azure SQL's LEN does), never stored, never random."""
+    text = tx_id.rstrip(" ")
+    h = sum(m * ord(text[len(text) - i]) for i, m in enumerate(_SPLIT_MULTIPLIERS, start=1) if len(text) >= i)
+    return HELD_OUT if h % 100 < HELD_OUT_PERCENT else FIT
+
+
+def split_sql(column: str) -> str:
+    """``'fit'`` or ``'held-out'`` for a transaction id column, the same on both engines."""
+    length = f"LEN(RTRIM({column}))"
+    terms = " + ".join(
+        f"CASE WHEN {length} >= {i} THEN CAST(UNICODE(SUBSTRING({column}, {length} - {i - 1}, 1)) AS BIGINT) * {m} "
+        "ELSE 0 END"
+        for i, m in enumerate(_SPLIT_MULTIPLIERS, start=1)
+    )
+    return f"CASE WHEN ({terms}) % 100 < {HELD_OUT_PERCENT} THEN '{HELD_OUT}' ELSE '{FIT}' END"
+
+
+def _banded(score: str, bands: list[tuple[int, float]]) -> str:
+    """The confidence of the band ``score`` falls in (highest bound first)."""
+    ordered = sorted(bands)
+    whens = " ".join(f"WHEN {score} >= {int(lo)} THEN {float(c):.4f}" for lo, c in reversed(ordered[1:]))
+    return f"CASE {whens} ELSE {float(ordered[0][1]):.4f} END" if whens else f"{float(ordered[0][1]):.4f}"
+
+
+def confidence_sql(threshold: int, calibration: Calibration | None) -> str:
+    """The stored confidence: calibrated bands when a calibration map is in force, else the raw shares."""
+    calibration = calibration or {}
+    persona = (
+        _banded("best_eligible", calibration["persona"])
+        if calibration.get("persona")
+        else "ROUND(1.0 * best_eligible / total, 4)"
+    )
+    fallback = (
+        _banded(f"COALESCE(best_any, {NO_SCORE})", calibration["fallback"])
+        if calibration.get("fallback")
         else (
-            "WHERE NOT EXISTS (SELECT 1 FROM ref.transaction_personas AS p "
-            f"WHERE p.canonical_tx_id = t.canonical_tx_id AND p.rules_checksum = '{checksum}')"
+            "CASE WHEN best_any IS NULL OR best_any <= 0 THEN 1 "
+            f"WHEN best_any >= {threshold} THEN 0 "
+            f"ELSE ROUND(1.0 - 1.0 * best_any / {threshold}, 4) END"
         )
     )
+    return f"CAST(CASE WHEN winner IS NOT NULL THEN {persona} ELSE {fallback} END AS DECIMAL(5, 4))"
+
+
+def _label_case(rules: list[Rule]) -> str:
+    return (
+        "CASE ix.label_key "
+        + " ".join(f"WHEN {quote(text_key(r.role_name))} THEN {quote(r.role_name)}" for r in rules)
+        + f" WHEN {quote(text_key(FALLBACK_ROLE))} THEN {quote(FALLBACK_ROLE)} END"
+    )
+
+
+def _pipeline(
+    rules: list[Rule],
+    w: dict[str, int],
+    *,
+    pending: str,
+    labelled: bool = False,
+    until: str = "decided",
+) -> str:
+    """The CTE chain from the source rows to ``until`` (``flagged`` or ``decided``). ``labelled``: only
+    transactions with a staff-observed role (a rule's role name, or Regular), that observation kept as
+    ``label`` (with the ``part`` of the fixed split) and masked as a signal."""
     by_rank = sorted(rules, key=lambda r: (r.priority, r.role_name))  # tie order among equal scores
 
-    explicit = ",\n           ".join(
-        f"MAX(CASE WHEN role_key = {quote(key(r.role_name))} THEN 1 ELSE 0 END) AS x{r.rule_id}" for r in rules
-    )
+    if labelled:
+        label_keys = ", ".join(
+            quote(k) for k in sorted({text_key(r.role_name) for r in rules} | {text_key(FALLBACK_ROLE)})
+        )
+        observed = f"MIN(CASE WHEN role_key IN ({label_keys}) THEN role_key END) AS label_key"
+        per_rule_explicit = {r.rule_id: f"0 AS x{r.rule_id}" for r in rules}
+        extra = f"{_label_case(rules)} AS label, {split_sql('t.canonical_tx_id')} AS part,\n           "
+        pending = "WHERE ix.label_key IS NOT NULL"
+    else:
+        observed = ",\n           ".join(
+            f"MAX(CASE WHEN role_key = {quote(text_key(r.role_name))} THEN 1 ELSE 0 END) AS x{r.rule_id}" for r in rules
+        )
+        per_rule_explicit = {r.rule_id: f"COALESCE(ix.x{r.rule_id}, 0) AS x{r.rule_id}" for r in rules}
+        extra = ""
     basket = ",\n           ".join(
         [
             f"MIN(CASE WHEN {_in_list('category_key', _keys(r.categories))} THEN {binary_sql('category_key')} END) "
@@ -192,9 +263,7 @@ def compile_inference(rules: list[Rule], weights: dict[str, int], checksum: str,
             for r in rules
         ]
     )
-    per_rule = ", ".join(
-        f"COALESCE(ix.x{r.rule_id}, 0) AS x{r.rule_id}, bk.c{r.rule_id}, bk.b{r.rule_id}" for r in rules
-    )
+    per_rule = ", ".join(f"{per_rule_explicit[r.rule_id]}, bk.c{r.rule_id}, bk.b{r.rule_id}" for r in rules)
     terms = ",\n           ".join(
         f"{_first_term('words', r.include_terms)} AS t{r.rule_id}, "
         + (
@@ -208,6 +277,45 @@ def compile_inference(rules: list[Rule], weights: dict[str, int], checksum: str,
     flags = ",\n           ".join(
         f"{expr} AS f{r.rule_id}_{sig}" for r in rules for sig, expr in _signal_flags(r).items()
     )
+    chain = f"""
+WITH ix AS (
+    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX({binary_sql("gender_key")}) AS gender,
+           STRING_AGG(CAST(TranscriptionText AS NVARCHAR(MAX)), '  ') AS transcript,
+           {observed}
+    FROM (SELECT canonical_tx_id, TransactionDate, Age, TranscriptionText, {key_sql("Gender")} AS gender_key,
+                 UPPER(LTRIM(RTRIM(EmotionalState))) AS role_key
+          FROM dbo.SalesInteractions) AS si
+    GROUP BY canonical_tx_id
+),
+bk AS (
+    SELECT canonical_tx_id,
+           {basket}
+    FROM (SELECT canonical_tx_id, {key_sql("category")} AS category_key, {key_sql("brand")} AS brand_key
+          FROM dbo.TransactionItems) AS ti
+    GROUP BY canonical_tx_id
+),
+tx0 AS (
+    SELECT t.canonical_tx_id, t.total_items, ix.age, ix.gender,
+           DATEPART(hour, COALESCE(ix.ix_ts, t.txn_ts)) AS hr,
+           {extra}{_normalized_words("ix.transcript")} AS words,
+           {per_rule}
+    FROM dbo.Transactions AS t
+    LEFT JOIN ix ON ix.canonical_tx_id = t.canonical_tx_id
+    LEFT JOIN bk ON bk.canonical_tx_id = t.canonical_tx_id
+    {pending}
+),
+tx AS (
+    SELECT tx0.*, {daypart_case("hr")} AS daypart,
+           {terms}
+    FROM tx0
+),
+flagged AS (
+    SELECT tx.*,
+           {flags}
+    FROM tx
+)"""
+    if until == "flagged":
+        return chain
     scores = ",\n           ".join(
         f"{' + '.join(f'{w[sig]} * f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} - {w['priority'] * r.priority} AS s{r.rule_id}, "
         f"{' + '.join(f'f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} AS n{r.rule_id}"
@@ -226,50 +334,9 @@ def compile_inference(rules: list[Rule], weights: dict[str, int], checksum: str,
         + " ".join(f"WHEN e{r.rule_id} = 1 AND s{r.rule_id} = best_eligible THEN {r.rule_id}" for r in by_rank)
         + " END"
     )
-    role = (
-        "CASE winner "
-        + " ".join(f"WHEN {r.rule_id} THEN {quote(r.role_name)}" for r in rules)
-        + f" ELSE {quote(FALLBACK_ROLE)} END"
-    )
-    reasons = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {_reasons(r, w)}" for r in rules) + " END"
-    threshold = w["threshold"]
-    return f"""
-WITH ix AS (
-    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX({binary_sql("gender_key")}) AS gender,
-           STRING_AGG(CAST(TranscriptionText AS NVARCHAR(MAX)), '  ') AS transcript,
-           {explicit}
-    FROM (SELECT canonical_tx_id, TransactionDate, Age, TranscriptionText, {key_sql("Gender")} AS gender_key,
-                 UPPER(LTRIM(RTRIM(EmotionalState))) AS role_key
-          FROM dbo.SalesInteractions) AS si
-    GROUP BY canonical_tx_id
-),
-bk AS (
-    SELECT canonical_tx_id,
-           {basket}
-    FROM (SELECT canonical_tx_id, {key_sql("category")} AS category_key, {key_sql("brand")} AS brand_key
-          FROM dbo.TransactionItems) AS ti
-    GROUP BY canonical_tx_id
-),
-tx0 AS (
-    SELECT t.canonical_tx_id, t.total_items, ix.age, ix.gender,
-           DATEPART(hour, COALESCE(ix.ix_ts, t.txn_ts)) AS hr,
-           {_normalized_words("ix.transcript")} AS words,
-           {per_rule}
-    FROM dbo.Transactions AS t
-    LEFT JOIN ix ON ix.canonical_tx_id = t.canonical_tx_id
-    LEFT JOIN bk ON bk.canonical_tx_id = t.canonical_tx_id
-    {pending}
-),
-tx AS (
-    SELECT tx0.*, {daypart_case("hr")} AS daypart,
-           {terms}
-    FROM tx0
-),
-flagged AS (
-    SELECT tx.*,
-           {flags}
-    FROM tx
-),
+    return (
+        chain
+        + f""",
 scored AS (
     SELECT flagged.*,
            {scores}
@@ -286,16 +353,51 @@ summed AS (
 ),
 decided AS (
     SELECT summed.*, {winner} AS winner FROM summed
-),
+)"""
+    )
+
+
+def _role(rules: list[Rule]) -> str:
+    return (
+        "CASE winner "
+        + " ".join(f"WHEN {r.rule_id} THEN {quote(r.role_name)}" for r in rules)
+        + f" ELSE {quote(FALLBACK_ROLE)} END"
+    )
+
+
+def compile_inference(
+    rules: list[Rule],
+    weights: dict[str, int],
+    checksum: str,
+    *,
+    full: bool,
+    calibration: Calibration | None = None,
+) -> str:
+    """The statement that scores every transaction still to score and merges it into ref.transaction_personas.
+
+    A MERGE, not DELETE + INSERT: rows are updated in place, so rescoring never rebuilds the key index.
+    """
+    if not _HEX.match(checksum):
+        raise ValueError("checksum must be a sha256 hex digest")
+    if not rules:
+        raise ValueError("no rules to compile")
+    w = {key: int(value) for key, value in weights.items()}
+    pending = (
+        ""
+        if full
+        else (
+            "WHERE NOT EXISTS (SELECT 1 FROM ref.transaction_personas AS p "
+            f"WHERE p.canonical_tx_id = t.canonical_tx_id AND p.rules_checksum = '{checksum}')"
+        )
+    )
+    reasons = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {_reasons(r, w)}" for r in rules) + " END"
+    return (
+        _pipeline(rules, w, pending=pending)
+        + f""",
 scores AS (
     SELECT canonical_tx_id,
-           {role} AS role,
-           CAST(CASE
-               WHEN winner IS NOT NULL THEN ROUND(1.0 * best_eligible / total, 4)
-               WHEN best_any IS NULL OR best_any <= 0 THEN 1
-               WHEN best_any >= {threshold} THEN 0
-               ELSE ROUND(1.0 - 1.0 * best_any / {threshold}, 4)
-           END AS DECIMAL(5, 4)) AS confidence,
+           {_role(rules)} AS role,
+           {confidence_sql(w["threshold"], calibration)} AS confidence,
            {reasons} AS reasons,
            N'{checksum}' AS rules_checksum,
            SYSUTCDATETIME() AS scored_at
@@ -308,3 +410,42 @@ WHEN MATCHED THEN UPDATE SET role = s.role, confidence = s.confidence, reasons =
 WHEN NOT MATCHED THEN INSERT (canonical_tx_id, role, confidence, reasons, rules_checksum, scored_at)
     VALUES (s.canonical_tx_id, s.role, s.confidence, s.reasons, s.rules_checksum, s.scored_at);
 """
+    )
+
+
+def compile_evaluation(rules: list[Rule], weights: dict[str, int], calibration: Calibration | None = None) -> str:
+    """Every transaction with a staff-observed role, scored with that observation masked: its part of the
+    fixed split, the observed label, the inferred role and the confidence that would be stored. Nothing is
+    written. (The counting is left to the caller: on DuckDB a GROUP BY over the role expression costs
+    ten times the scoring, and these are a few thousand rows.)"""
+    if not rules:
+        raise ValueError("no rules to compile")
+    w = {key: int(value) for key, value in weights.items()}
+    return (
+        _pipeline(rules, w, pending="", labelled=True)
+        + f"""
+SELECT canonical_tx_id, part, label, {_role(rules)} AS role, {confidence_sql(w["threshold"], calibration)} AS confidence
+FROM decided
+ORDER BY canonical_tx_id
+"""
+    )
+
+
+def feature_columns(rules: list[Rule]) -> list[str]:
+    """The columns of :func:`compile_features` after ``canonical_tx_id, label, part``."""
+    return [f"f{r.rule_id}_{sig}" for r in rules for sig in SIGNAL_ORDER] + [f"v{r.rule_id}" for r in rules]
+
+
+def compile_features(rules: list[Rule]) -> str:
+    """Per transaction with a staff-observed role (masked): its label, part, and every rule's signal
+    flags and veto, the 0/1 matrix the weights are fitted on (weights do not change a flag)."""
+    if not rules:
+        raise ValueError("no rules to compile")
+    return (
+        _pipeline(rules, {}, pending="", labelled=True, until="flagged")
+        + f"""
+SELECT canonical_tx_id, label, part, {", ".join(feature_columns(rules))}
+FROM flagged
+ORDER BY canonical_tx_id
+"""
+    )

@@ -11,7 +11,7 @@ from scout.db.base import Database
 from scout.errors import InvalidInput
 from scout.jobs.runs import JobContext, run_job
 from scout.personas.compiler import compile_inference
-from scout.personas.rules import load_rules, load_weights, rules_checksum
+from scout.personas.rules import load_calibration, load_rules, load_weights, rules_checksum
 
 # Counted per role as Azure SQL's collation groups them, listed in code-point order (scout.db.collation).
 ROLE_COUNTS = (
@@ -24,15 +24,16 @@ def infer_in(db: Database, *, full: bool = False, progress: Callable[[str], None
     """Score every transaction not yet scored under the current rules (all of them with ``full``)."""
     rules = load_rules(db)
     weights = load_weights(db)
-    checksum = rules_checksum(rules, weights)
-    statement = compile_inference(rules, weights, checksum, full=full)
+    calibration = load_calibration(db)
+    checksum = rules_checksum(rules, weights, calibration)
+    statement = compile_inference(rules, weights, checksum, full=full, calibration=calibration)
     started = time.perf_counter()
     current = "SELECT COUNT(*) FROM ref.transaction_personas WHERE rules_checksum = ?"
     with db.transaction():
-        before = 0 if full else int(db.query_one(current, (checksum,))[0])
+        before = 0 if full else int(db.query_value(current, (checksum,)))
         progress(f"scoring with {len(rules)} active rules ({'full' if full else 'incremental'})")
         db.execute(statement)
-        scored = int(db.query_one(current, (checksum,))[0]) - before
+        scored = int(db.query_value(current, (checksum,))) - before
     roles = {k: int(v) for k, v in db.query(ROLE_COUNTS)}
     progress(f"scored {scored} transactions in {time.perf_counter() - started:.1f} s")
     return {

@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scout.db.collation import key
-from scout.personas.rules import FALLBACK_ROLE, Rule, daypart_of, hour_in_window
+from scout.personas.rules import FALLBACK_ROLE, Rule, daypart_of, hour_in_window, text_key
 
 _PUNCTUATION = re.compile(r"[.,!?;:()\"/\\\n\r\t]")
 
@@ -57,8 +56,8 @@ def _first_match(found: list[str | None], wanted: tuple[str, ...]) -> str | None
     """The rule's spelling of the first key (in code-point order) both in ``found`` and in ``wanted``."""
     spelling: dict[str, str] = {}
     for value in sorted(wanted):
-        spelling.setdefault(key(value), value)
-    keys = sorted({key(v) for v in found if v is not None} & set(spelling))
+        spelling.setdefault(text_key(value), value)
+    keys = sorted({text_key(v) for v in found if v is not None} & set(spelling))
     return spelling[keys[0]] if keys else None
 
 
@@ -68,12 +67,12 @@ def _signals(tx: Transaction, rule: Rule, weights: dict[str, int]) -> list[tuple
     hour = (min(ts) if ts else tx.txn_ts).hour
     ages = [i.age for i in tx.interactions if i.age is not None]
     age = max(ages) if ages else None
-    genders = [key(i.gender) for i in tx.interactions if i.gender is not None]
+    genders = [text_key(i.gender) for i in tx.interactions if i.gender is not None]
     gender = max(genders) if genders else None
     words = words_of([i.transcript for i in tx.interactions if i.transcript is not None])
     out = []
     if any(
-        i.emotional_state is not None and i.emotional_state.strip(" ").upper() == key(rule.role_name)
+        i.emotional_state is not None and i.emotional_state.strip(" ").upper() == text_key(rule.role_name)
         for i in tx.interactions
     ):
         out.append((weights["explicit"], 1, f"explicit:{rule.role_name}"))

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
+from typing import Any, cast
 
 from scout.db.base import Database
 from scout.db.collation import key
@@ -53,6 +54,11 @@ class Rule:
     genders: tuple[str, ...]
 
 
+def text_key(value: str) -> str:
+    """The comparison key of a text that is never NULL (scout.db.collation.key: ``UPPER(RTRIM(x))``)."""
+    return cast(str, key(value))
+
+
 def split_list(value: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (value or "").split("|") if p.strip())
 
@@ -93,12 +99,12 @@ def _check(rule: Rule) -> Rule:
             raise InvalidInput(f"{where}: hours must be 0-23")
     if (rule.hour_min is None) != (rule.hour_max is None):
         raise InvalidInput(f"{where}: hour_min and hour_max go together")
-    if key(rule.role_name) == key(FALLBACK_ROLE):  # Azure SQL compares case-insensitively
+    if text_key(rule.role_name) == text_key(FALLBACK_ROLE):  # Azure SQL compares case-insensitively
         raise InvalidInput(f"{where}: {FALLBACK_ROLE} is the fallback role, not a rule")
     return rule
 
 
-def make_rule(row: dict) -> Rule:
+def make_rule(row: dict[str, Any]) -> Rule:
     def num(name: str) -> int | None:
         value = row.get(name)
         return None if value is None or value == "" else int(value)
@@ -132,7 +138,7 @@ def load_rules(db: Database) -> list[Rule]:
     if not rows:
         raise InvalidInput("ref.persona_rules has no active rule: nothing to score with")
     rules = [make_rule(r) for r in rows]
-    names = [key(r.role_name) for r in rules]  # one role, whatever its case or trailing spaces
+    names = [text_key(r.role_name) for r in rules]  # one role, whatever its case or trailing spaces
     if len(set(names)) != len(names):
         raise InvalidInput("ref.persona_rules: two active rules share a role name")
     return rules
@@ -143,7 +149,7 @@ def load_weights(db: Database) -> dict[str, int]:
     if db.table_exists("ref", "persona_weights"):
         seen = set()
         for signal, weight in db.query("SELECT signal, weight FROM ref.persona_weights"):
-            name = key(signal).lower()  # 'Term ' is 'term', as Azure SQL's key on the column sees it
+            name = text_key(signal).lower()  # 'Term ' is 'term', as Azure SQL's key on the column sees it
             if name not in DEFAULT_WEIGHTS:
                 raise InvalidInput(f"ref.persona_weights: unknown signal {signal!r}")
             if name in seen:
@@ -158,9 +164,33 @@ def load_weights(db: Database) -> dict[str, int]:
 SCORING_VERSION = 2
 
 
-def rules_checksum(rules: list[Rule], weights: dict[str, int]) -> str:
-    """Fingerprint of everything that decides a score: active rules, weights and the scoring code's version."""
-    payload = json.dumps(
-        {"rules": [asdict(r) for r in rules], "weights": weights, "scoring": SCORING_VERSION}, sort_keys=True
-    )
+def load_calibration(db: Database) -> dict[str, list[tuple[int, float]]]:
+    """The calibration map in force (``ref.persona_calibration``), per kind its (lower bound, confidence)
+    bands in ascending order; empty when none is (the uncalibrated confidence)."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    if not db.table_exists("ref", "persona_calibration"):
+        return out
+    for kind, lower, confidence in db.query(
+        "SELECT kind, lower_bound, confidence FROM ref.persona_calibration ORDER BY kind, lower_bound"
+    ):
+        name = text_key(kind).lower()
+        if name not in ("persona", "fallback"):
+            raise InvalidInput(f"ref.persona_calibration: unknown kind {kind!r}")
+        if not 0 <= float(confidence) <= 1:
+            raise InvalidInput("ref.persona_calibration: a confidence must be from 0 to 1")
+        out.setdefault(name, []).append((int(lower), float(confidence)))
+    return out
+
+
+def rules_checksum(
+    rules: list[Rule], weights: dict[str, int], calibration: dict[str, list[tuple[int, float]]] | None = None
+) -> str:
+    """Fingerprint of everything that decides a score: active rules, weights, the calibration map (when
+    one is in force) and the scoring code's version."""
+    content: dict[str, object] = {"rules": [asdict(r) for r in rules], "weights": weights, "scoring": SCORING_VERSION}
+    if calibration:
+        content["calibration"] = {
+            k: [[int(b), round(float(c), 4)] for b, c in v] for k, v in sorted(calibration.items())
+        }
+    payload = json.dumps(content, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
