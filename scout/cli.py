@@ -23,8 +23,11 @@ COMMAND_MODULES = (
     "scout.jobs.cli",
     "scout.demo.cli",
     "scout.personas.cli",
+    "scout.targeting.cli",
     "scout.exports.cli",
     "scout.montecarlo.cli",
+    "scout.results.cli",
+    "scout.medallion.cli",
     "scout.sql.cli",
     "scout.pipeline",
 )

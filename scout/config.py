@@ -198,6 +198,30 @@ SETTINGS: tuple[Setting, ...] = (
         "CRON of the standing-scenario refresh (after the nightly export); read by the host as %SCOUT_MONTECARLO_SCHEDULE%",
     ),
     Setting(
+        "SCOUT_MEDALLION_VERIFY_SCHEDULE",
+        "0 15 4 * * *",
+        _text,
+        "CRON of the nightly medallion verify (legacy vs silver); read by the host as %SCOUT_MEDALLION_VERIFY_SCHEDULE%",
+    ),
+    Setting(
+        "SCOUT_MEDALLION_REFRESH_SCHEDULE",
+        "0 */30 * * * *",
+        _text,
+        "CRON of the incremental gold refresh; read by the host as %SCOUT_MEDALLION_REFRESH_SCHEDULE%",
+    ),
+    Setting(
+        "SCOUT_PERSONAS_SYNC_SCHEDULE",
+        "0 */15 * * * *",
+        _text,
+        "CRON of the persona registry's dual-write sync (until cutover); read by the host as %SCOUT_PERSONAS_SYNC_SCHEDULE%",
+    ),
+    Setting(
+        "SCOUT_TARGETING_SCHEDULE",
+        "0 0 * * * *",
+        _text,
+        "CRON of matching new people to personas; read by the host as %SCOUT_TARGETING_SCHEDULE%",
+    ),
+    Setting(
         "SCOUT_MONTECARLO_STANDING_SCENARIOS",
         "",
         _text,

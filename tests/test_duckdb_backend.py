@@ -18,3 +18,20 @@ def test_a_stream_inside_a_transaction_sees_the_transaction_and_leaves_its_conne
         assert [row for chunk in chunks for row in chunk] == [(1,), (2,)]
     finally:
         db.close()
+
+
+def test_a_checkpoint_while_another_connection_writes_is_skipped_not_an_error(tmp_path):
+    path = str(tmp_path / "c.duckdb")
+    writer, db = DuckDBDatabase(path), DuckDBDatabase(path)
+    try:
+        db.execute("CREATE TABLE dbo.t (id INT PRIMARY KEY, beat INT)")
+        db.execute("INSERT INTO dbo.t VALUES (1, 0)")
+        with writer.transaction():
+            writer.execute("UPDATE dbo.t SET beat = 1 WHERE id = 1")  # a lease heartbeat, mid-transaction
+            db.execute("INSERT INTO dbo.t VALUES (2, 0)")
+            db.checkpoint()  # DuckDB: "Cannot CHECKPOINT: there are other write transactions active"
+        db.checkpoint()  # and once the writer is done, it checkpoints
+        assert db.query("SELECT id, beat FROM dbo.t ORDER BY id") == [(1, 1), (2, 0)]
+    finally:
+        writer.close()
+        db.close()

@@ -32,6 +32,19 @@ EXPECTED = {
     "results_segment": ("httpTrigger", "v3/data-driven-results/segment/{session_id}/{segment}", ["GET"], "FUNCTION"),
     "results_complete": ("httpTrigger", "v3/data-driven-results/complete/{session_id}", ["GET"], "FUNCTION"),
     "results_clear": ("httpTrigger", "v3/data-driven-results/clear/{session_id}", ["DELETE"], "FUNCTION"),
+    "medallion_verify": ("httpTrigger", "medallion/verify", ["POST"], "FUNCTION"),
+    "medallion_refresh": ("httpTrigger", "medallion/refresh", ["POST"], "FUNCTION"),
+    "medallion_health": ("httpTrigger", "medallion/health", ["GET"], "FUNCTION"),
+    "medallion_verify_nightly": ("timerTrigger", "%SCOUT_MEDALLION_VERIFY_SCHEDULE%", None, None),
+    "medallion_refresh_timer": ("timerTrigger", "%SCOUT_MEDALLION_REFRESH_SCHEDULE%", None, None),
+    "registry_consolidate": ("httpTrigger", "registry/personas/consolidate", ["POST"], "FUNCTION"),
+    "registry_compare": ("httpTrigger", "registry/personas/compare", ["POST"], "FUNCTION"),
+    "registry_sync": ("httpTrigger", "registry/personas/sync", ["POST"], "FUNCTION"),
+    "registry_sync_timer": ("timerTrigger", "%SCOUT_PERSONAS_SYNC_SCHEDULE%", None, None),
+    "targeting_match": ("httpTrigger", "targeting/match", ["POST"], "FUNCTION"),
+    "targeting_match_timer": ("timerTrigger", "%SCOUT_TARGETING_SCHEDULE%", None, None),
+    "targeting_recommendations": ("httpTrigger", "targeting/recommendations", ["GET"], "FUNCTION"),
+    "targeting_performance": ("httpTrigger", "targeting/performance", ["GET"], "FUNCTION"),
 }
 
 # Packages (and all their sub-modules) a cold start must not import.

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from scout.db.translate import tsql_statement_to_duckdb
+from scout.db.translate import tsql_statement_to_duckdb, tsql_to_duckdb
 
 ROWS = [(1, "b"), (1, "a"), (1, None), (1, "c"), (2, None), (3, "x"), (4, "Niña"), (4, "Nina"), (4, "a")]
 
@@ -89,3 +89,14 @@ def test_any_other_collation_is_kept_and_duckdb_refuses_it(spellings, collation)
 def test_nchar_builds_a_control_character():
     translated = tsql_statement_to_duckdb("SELECT CONCAT(N'a', NCHAR(10), NCHAR(9), NCHAR(92)) AS x")
     assert duckdb.connect().execute(translated).fetchone()[0] == "a\n\t\\"
+
+
+def test_isjson_is_one_zero_or_null_as_on_sql_server_and_a_check_on_it_refuses_bad_json():
+    con = duckdb.connect()
+    [select] = tsql_to_duckdb("SELECT ISJSON(N'{\"a\": [1]}'), ISJSON(N'{\"a\": '), ISJSON(NULL)")
+    assert con.execute(select).fetchall() == [(1, 0, None)]
+    [create] = tsql_to_duckdb("CREATE TABLE t (j NVARCHAR(MAX) NULL CHECK (ISJSON(j) = 1))")
+    con.execute(create)
+    con.execute("INSERT INTO t VALUES ('{}'), (NULL)")  # valid JSON, or nothing
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO t VALUES ('{\"a\": ')")

@@ -106,6 +106,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       SCOUT_EXPORT_SCHEDULE: exportSchedule
       SCOUT_MONTECARLO_SCHEDULE: montecarloSchedule
       SCOUT_MONTECARLO_STANDING_SCENARIOS: ''
+      SCOUT_MEDALLION_VERIFY_SCHEDULE: '0 15 4 * * *'
+      SCOUT_MEDALLION_REFRESH_SCHEDULE: '0 */30 * * * *'
+      SCOUT_PERSONAS_SYNC_SCHEDULE: '0 */15 * * * *'
+      SCOUT_TARGETING_SCHEDULE: '0 0 * * * *'
       SCOUT_EXPORT_DESTINATION: '${storage.properties.primaryEndpoints.blob}${exportsContainer}'
     }
   }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,9 @@ from scout.db.base import (
     observe_statement,
 )
 from scout.db.translate import TranslationError, tsql_statement_to_duckdb, tsql_to_duckdb
+from scout.errors import first_line
+
+log = logging.getLogger(__name__)
 
 #: Schemas SQL Server always has; DuckDB gets them on connect.
 _BUILTIN_SCHEMAS = ("dbo",)
@@ -27,7 +31,9 @@ _BUILTIN_SCHEMAS = ("dbo",)
 #: the first dot: ``results.duckdb`` is catalog ``results``), and a catalog named like a schema makes every
 #: ``results.x`` ambiguous (Binder Error half-way through the migrations). The app's schemas and DuckDB's
 #: own; tests/test_settings_validation.py checks every CREATE SCHEMA of the migrations is here.
-RESERVED_CATALOG_NAMES = frozenset({"dbo", "ref", "ops", "results", "information_schema", "pg_catalog"})
+RESERVED_CATALOG_NAMES = frozenset(
+    {"dbo", "ref", "ops", "results", "legacy", "silver", "gold", "registry", "information_schema", "pg_catalog"}
+)
 
 
 def catalog_name(path: str) -> str:
@@ -213,7 +219,15 @@ class DuckDBDatabase(Database):
         return _Borrowed(self._conn) if self._in_transaction else self._conn.cursor()
 
     def checkpoint(self) -> None:
-        self._run("CHECKPOINT")
+        """Only when no other connection is writing (a lease heartbeat, a parallel batch): DuckDB refuses a
+        checkpoint then, and it is an economy of memory, never needed for correctness; the next one (or
+        DuckDB's own, at its WAL limit) moves the rows."""
+        try:
+            self._run("CHECKPOINT")
+        except DatabaseError as exc:
+            if "other write transactions" not in str(exc):
+                raise
+            log.debug("checkpoint skipped: another connection is writing (%s)", first_line(exc))
 
     @property
     def connection(self):

@@ -93,6 +93,10 @@ def _fix_node(node: exp.Expr) -> exp.Expr:
             return exp.DataType.build("BLOB")
         if node.this in (exp.DataType.Type.DATETIME2, exp.DataType.Type.DATETIME, exp.DataType.Type.SMALLDATETIME):
             return exp.DataType.build("TIMESTAMP")
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "ISJSON" and len(node.expressions) == 1:
+        # ISJSON(x): 1 valid JSON, 0 not, NULL for NULL (DuckDB's json_valid says true/false)
+        valid = exp.Anonymous(this="JSON_VALID", expressions=[node.expressions[0].transform(_fix_node)])
+        return exp.Cast(this=valid, to=exp.DataType.build("INT"))
     if isinstance(node, exp.Anonymous) and node.name.upper() in _UTC_NOW_FUNCTIONS:
         return sqlglot.parse_one("CAST(timezone('UTC', now()) AS TIMESTAMP)", read="duckdb")
     if isinstance(node, exp.CurrentTimestamp):

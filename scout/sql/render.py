@@ -196,7 +196,12 @@ def _first(db: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
 
 #: Modules whose ``exercise(settings, recorder)`` runs that domain's jobs on the scratch database after the
 #: ones above (the demo data is seeded; a domain seeds its own extra data inside ``recorder.paused()``).
-DOMAIN_EXERCISES: tuple[str, ...] = ()
+DOMAIN_EXERCISES: tuple[str, ...] = (
+    "scout.results.exercise",
+    "scout.medallion.exercise",
+    "scout.registry.exercise",
+    "scout.personas.exercise",
+)
 
 
 def _run_the_jobs(folder: Path, transactions: int, seed: int, recorder: StatementRecorder) -> None:
