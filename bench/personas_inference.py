@@ -28,6 +28,27 @@ from scout.personas.job import infer_in  # noqa: E402
 from scout.personas.rules import load_rules, load_weights  # noqa: E402
 
 
+def shopper_signal_cases(r, w) -> list[str]:
+    """The CASE terms of a rule's age, hour, daypart, gender and basket-size criteria (both CASE baselines)."""
+    parts = []
+    if r.min_age is not None or r.max_age is not None:
+        parts.append(f"CASE WHEN age BETWEEN {r.min_age or 0} AND {r.max_age or 200} THEN {w['age']} ELSE 0 END")
+    if r.hour_min is not None:
+        cond = (
+            f"hr BETWEEN {r.hour_min} AND {r.hour_max}"
+            if r.hour_min <= r.hour_max
+            else f"(hr >= {r.hour_min} OR hr <= {r.hour_max})"
+        )
+        parts.append(f"CASE WHEN {cond} THEN {w['hour']} ELSE 0 END")
+    if r.dayparts:
+        parts.append(f"CASE WHEN daypart IN ({', '.join(quote(d) for d in r.dayparts)}) THEN {w['daypart']} ELSE 0 END")
+    if r.genders:
+        parts.append(f"CASE WHEN gender IN ({', '.join(quote(g) for g in r.genders)}) THEN {w['gender']} ELSE 0 END")
+    if r.min_items is not None:
+        parts.append(f"CASE WHEN total_items >= {r.min_items} THEN {w['items']} ELSE 0 END")
+    return parts
+
+
 def case_view_sql(rules, w) -> str:
     """The 'original approach': per-transaction features, then one CASE score per persona, best wins."""
 
@@ -49,25 +70,7 @@ def case_view_sql(rules, w) -> str:
             f"CASE WHEN {' OR '.join(f'cats LIKE {quote(chr(37) + chr(124) + c.lower() + chr(124) + chr(37))}' for c in r.categories) or '1 = 0'} THEN {w['category']} ELSE 0 END",
             f"CASE WHEN {' OR '.join(f'brands LIKE {quote(chr(37) + chr(124) + b.lower() + chr(124) + chr(37))}' for b in r.brands) or '1 = 0'} THEN {w['brand']} ELSE 0 END",
         ]
-        if r.min_age is not None or r.max_age is not None:
-            parts.append(f"CASE WHEN age BETWEEN {r.min_age or 0} AND {r.max_age or 200} THEN {w['age']} ELSE 0 END")
-        if r.hour_min is not None:
-            cond = (
-                f"hr BETWEEN {r.hour_min} AND {r.hour_max}"
-                if r.hour_min <= r.hour_max
-                else f"(hr >= {r.hour_min} OR hr <= {r.hour_max})"
-            )
-            parts.append(f"CASE WHEN {cond} THEN {w['hour']} ELSE 0 END")
-        if r.dayparts:
-            parts.append(
-                f"CASE WHEN daypart IN ({', '.join(quote(d) for d in r.dayparts)}) THEN {w['daypart']} ELSE 0 END"
-            )
-        if r.genders:
-            parts.append(
-                f"CASE WHEN gender IN ({', '.join(quote(g) for g in r.genders)}) THEN {w['gender']} ELSE 0 END"
-            )
-        if r.min_items is not None:
-            parts.append(f"CASE WHEN total_items >= {r.min_items} THEN {w['items']} ELSE 0 END")
+        parts += shopper_signal_cases(r, w)
         veto = f"CASE WHEN ({any_like('words', r.exclude_terms)}) THEN -100000 ELSE 0 END"
         scores.append((r.role_name, " + ".join(parts) + f" - {w['priority'] * r.priority} + {veto}"))
     score_cols = ",\n".join(f"{expr} AS s{i}" for i, (_, expr) in enumerate(scores))
@@ -133,25 +136,7 @@ def seed_case_sql(rules, w) -> str:
             parts.append(
                 f"CASE WHEN category IN ({', '.join(quote(c) for c in r.categories)}) THEN {w['category']} ELSE 0 END"
             )
-        if r.min_age is not None or r.max_age is not None:
-            parts.append(f"CASE WHEN age BETWEEN {r.min_age or 0} AND {r.max_age or 200} THEN {w['age']} ELSE 0 END")
-        if r.hour_min is not None:
-            cond = (
-                f"hr BETWEEN {r.hour_min} AND {r.hour_max}"
-                if r.hour_min <= r.hour_max
-                else f"(hr >= {r.hour_min} OR hr <= {r.hour_max})"
-            )
-            parts.append(f"CASE WHEN {cond} THEN {w['hour']} ELSE 0 END")
-        if r.dayparts:
-            parts.append(
-                f"CASE WHEN daypart IN ({', '.join(quote(d) for d in r.dayparts)}) THEN {w['daypart']} ELSE 0 END"
-            )
-        if r.genders:
-            parts.append(
-                f"CASE WHEN gender IN ({', '.join(quote(g) for g in r.genders)}) THEN {w['gender']} ELSE 0 END"
-            )
-        if r.min_items is not None:
-            parts.append(f"CASE WHEN total_items >= {r.min_items} THEN {w['items']} ELSE 0 END")
+        parts += shopper_signal_cases(r, w)
         scores.append((r.role_name, " + ".join(parts)))
     cols = ",\n       ".join(f"{expr} AS s{i}" for i, (_, expr) in enumerate(scores))
     best = "GREATEST(" + ", ".join(f"s{i}" for i in range(len(scores))) + ")"

@@ -17,23 +17,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._data import demo_database  # noqa: E402
-
-
-class MemoryQueue:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def send_message(self, content: str, **_: Any) -> None:
-        self.messages.append(content)
-
-    def take(self) -> list[str]:
-        taken, self.messages = self.messages, []
-        return taken
+from scout.sql.render import MemoryQueue  # noqa: E402
 
 
 def main() -> int:

@@ -138,7 +138,7 @@ def _backend_senders(module: Any) -> dict[str, list[str]]:
 # -- runtime statements ---------------------------------------------------------------------------------
 
 
-class _MemoryQueue:
+class MemoryQueue:
     """Stands in for an Azure Storage queue while rendering: keeps the messages for render to deliver."""
 
     def __init__(self) -> None:
@@ -167,17 +167,17 @@ def _swapped(owner: Any, name: str, value: Any) -> Iterator[None]:
 
 
 @contextmanager
-def _production_shaped(range_transactions: int) -> Iterator[dict[str, _MemoryQueue]]:
+def _production_shaped(range_transactions: int) -> Iterator[dict[str, MemoryQueue]]:
     """While rendering (in this process): DuckDB answers ``dialect`` as Azure SQL, queues are in memory,
     export ranges are small."""
     import scout.storage
     from scout.db.duckdb_backend import DuckDBDatabase
     from scout.exports import ranges
 
-    queues: dict[str, _MemoryQueue] = {}
+    queues: dict[str, MemoryQueue] = {}
 
-    def queue_client(_settings: Any, name: str, **_: Any) -> _MemoryQueue:
-        return queues.setdefault(name, _MemoryQueue())
+    def queue_client(_settings: Any, name: str, **_: Any) -> MemoryQueue:
+        return queues.setdefault(name, MemoryQueue())
 
     with (
         _swapped(DuckDBDatabase, "dialect", "tsql"),
