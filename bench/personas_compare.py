@@ -3,8 +3,8 @@
 The legacy tables are filled with the demo generator's rows (all 59 columns, org rows overlapping two
 thirds, conflicts, invalid JSON), repeated with new ids and keys up to ``--rows`` dh rows; consolidated
 once; then compared (both legacy tables against the registry, every column): a clean compare (the
-checksum pass only), and a compare after one legacy value changed (checksums, then row detail in the one
-key range that differs). rows/s counts legacy rows (dh + org) over the compare's wall time. Goal: ≥ 1M
+key-range pass only), and a compare after one legacy value changed (key ranges, then row detail in the
+one key range that differs). rows/s counts legacy rows (dh + org) over the compare's wall time. Goal: ≥ 1M
 rows/s on DuckDB.
 
     .venv/bin/python bench/personas_compare.py [--rows 1000000] [--memory-limit 4GB]

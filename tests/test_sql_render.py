@@ -218,7 +218,11 @@ REQUIRED_STATEMENTS = [
     ("registry: conflicts recorded", "scout.registry.job", r"MERGE INTO registry\.persona_conflicts"),
     ("registry: invalid JSON kept verbatim", "scout.registry.job", r"MERGE INTO registry\.persona_invalid_json"),
     ("registry: canonical JSON forms", "scout.registry.job", r"INSERT INTO registry\.json_forms"),
-    ("compare: checksums per key range", "scout.registry.job", r"HASHBYTES\('SHA2_256', STRING_AGG\(row_hash"),
+    (
+        "compare: first pass per key range",
+        "scout.registry.job",
+        r"FULL OUTER JOIN n ON n\.k = o\.k.*GROUP BY o_rng, n_rng.*same_range FROM per_side GROUP BY rng",
+    ),
     ("compare: row detail where ranges differ", "scout.registry.job", r"WHERE rng IN \(\?.*GROUP BY column_name, kind"),
     ("compare: recorded", "scout.registry.job", r"INSERT INTO registry\.compare_runs"),
     ("targeting: new people matched", "scout.targeting.job", r"CROSS JOIN rules AS r .*INSERT INTO registry\.targets"),

@@ -81,7 +81,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "compare",
         _compare,
         "compare the legacy persona tables with the registry (exit 1 unless every value matches)",
-        "old against new inside the database, keyed by persona: a checksum per key range, then row detail where "
+        "old against new inside the database, keyed by persona: a check per key range, then row detail where "
         "ranges differ; per column match rates, rows only in old or new, conflicts (exit 1 unless it passes)",
     )
     add_command(

@@ -2,8 +2,9 @@
 
 - ``consolidate_in``: legacy.dh_personas + legacy.org_personas -> registry.*, in one transaction, set
   based (scout.registry.compiler); idempotent. Legacy tables are only read.
-- ``compare_in``: old against new inside the database, keyed by persona: first a SHA-256 per key range
-  of each side, then row detail only in the ranges that differ. ``passed`` only at 100%.
+- ``compare_in``: old against new inside the database, keyed by persona: first, per key range, whether
+  every row has its identical twin on the other side (one set-based join of the two sides' row texts),
+  then row detail only in the ranges that differ. ``passed`` only at 100%.
 - ``sync_in``: what the dual-write timer runs until cutover: compare (the drift), consolidate what
   changed, compare again; legacy tables are never written.
 """
