@@ -2,7 +2,8 @@
 
 The rules are data; this module turns them into the statement a person would otherwise hand-write:
 every transaction is reduced to one row, and for every rule ``k`` the row gets the signals that hold
-(``f<k>_age``, the first matching term ``t<k>``, the basket's matching category ``c<k>`` …), the
+(``f<k>_age``, the first matching term ``t<k>``, whether the basket masks ``m0, m1 …`` hold one of its
+categories …), the
 rule's score (the weights of its signals minus ``priority`` × weight) and whether it passes the
 threshold and no exclude term vetoes it. The best passing rule wins — ties by priority, then name,
 settled by the order the rules are written in — else ``Regular``. Reasons are the winner's four
@@ -90,8 +91,9 @@ def _flag(condition: str) -> str:
     return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
-def _signal_flags(r: Rule) -> dict[str, str]:
-    """For rule ``r``: an expression per signal that is 1 when it holds for the transaction row."""
+def _signal_flags(r: Rule, basket: _Basket) -> dict[str, str]:
+    """For rule ``r``: an expression per signal that is 1 when it holds for the transaction row (the
+    literal ``0`` for a signal the rule has no criterion for)."""
     k = r.rule_id
     age = "0"
     if r.min_age is not None or r.max_age is not None:
@@ -110,8 +112,8 @@ def _signal_flags(r: Rule) -> dict[str, str]:
     return {
         "explicit": f"x{k}",
         "term": _flag(f"t{k} IS NOT NULL"),
-        "category": _flag(f"c{k} IS NOT NULL"),
-        "brand": _flag(f"b{k} IS NOT NULL"),
+        "category": basket.holds("category", r.categories),
+        "brand": basket.holds("brand", r.brands),
         "age": age,
         "hour": hour,
         "daypart": _flag(_in_list("daypart", r.dayparts)) if r.dayparts else "0",
@@ -120,13 +122,13 @@ def _signal_flags(r: Rule) -> dict[str, str]:
     }
 
 
-def _labels(r: Rule) -> dict[str, str]:
+def _labels(r: Rule, basket: _Basket) -> dict[str, str]:
     k = r.rule_id
     return {
         "explicit": quote(f"explicit:{r.role_name}"),
         "term": f"CONCAT('term:', t{k})",
-        "category": f"CONCAT('category:', {_spelling_of(f'c{k}', r.categories)})",
-        "brand": f"CONCAT('brand:', {_spelling_of(f'b{k}', r.brands)})",
+        "category": f"CONCAT('category:', {basket.label('category', r.categories)})",
+        "brand": f"CONCAT('brand:', {basket.label('brand', r.brands)})",
         "age": "CONCAT('age:', age)",
         "hour": "CONCAT('hour:', hr)",
         "daypart": "CONCAT('daypart:', daypart)",
@@ -135,22 +137,117 @@ def _labels(r: Rule) -> dict[str, str]:
     }
 
 
-def _reasons(r: Rule, weights: dict[str, int]) -> str:
+def _signals(r: Rule, basket: _Basket) -> list[str]:
+    """The signals rule ``r`` has a criterion for (the others never hold), in SIGNAL_ORDER."""
+    flags = _signal_flags(r, basket)
+    return [sig for sig in SIGNAL_ORDER if flags[sig] != "0"]
+
+
+def _reasons(r: Rule, weights: dict[str, int], basket: _Basket) -> str:
     """The first four signals of rule ``r`` that hold, heaviest first."""
-    ordered = sorted(SIGNAL_ORDER, key=lambda sig: (-weights[sig], SIGNAL_ORDER.index(sig)))
-    labels, kept = _labels(r), []
+    ordered = sorted(_signals(r, basket), key=lambda sig: (-weights[sig], SIGNAL_ORDER.index(sig)))
+    labels, kept = _labels(r, basket), []
     for i, sig in enumerate(ordered):
         before = " + ".join(f"f{r.rule_id}_{p}" for p in ordered[:i]) or "0"
         kept.append(f"CASE WHEN f{r.rule_id}_{sig} = 1 AND {before} < 4 THEN {labels[sig]} END")
     return "CONCAT_WS('; ', " + ", ".join(kept) + ")"
 
 
+def _has_term(words: str, term: str) -> str:
+    """``term`` is a whole word (or phrase) of ``words``: ``LIKE '% term %'``, asked only where the cheaper
+    ``LIKE '%term %'`` (which it implies) holds. A search for a needle that starts with a space stops at
+    every word; one that starts with the term's first letter rarely stops at all."""
+    return f"({words} LIKE {quote('%' + term + ' %')} AND {words} LIKE {quote('% ' + term + ' %')})"
+
+
 def _first_term(words: str, terms: tuple[str, ...]) -> str:
     """The alphabetically first term found as a whole word or phrase, else NULL."""
     if not terms:
         return "CAST(NULL AS NVARCHAR(200))"
-    whens = " ".join(f"WHEN {words} LIKE {quote('% ' + t + ' %')} THEN {quote(t)}" for t in sorted(set(terms)))
+    whens = " ".join(f"WHEN {_has_term(words, t)} THEN {quote(t)}" for t in sorted(set(terms)))
     return f"CASE {whens} END"
+
+
+#: Bits per basket mask: a BIGINT holds 62 distinct powers of two with room for their sum.
+_MASK_BITS = 62
+
+
+def _integer(n: int) -> str:
+    """The literal ``n``, typed BIGINT beyond INT's range (SQL Server types a larger literal NUMERIC)."""
+    return str(n) if n < 2**31 else f"CAST({n} AS BIGINT)"
+
+
+class _Basket:
+    """The basket signals of all rules as bit masks, one bit per category or brand key any rule names.
+
+    Keys get their bits in code-point order, 62 to a mask (a BIGINT holds 62 distinct powers of two with
+    room for their sum). Each item line gives the bit of its category and of its brand; a transaction's
+    distinct bits are summed into its masks ``m0, m1, ...``. Rule ``k``'s category signal holds when the
+    masks share a bit with its keys; its reason names the rule's spelling of the first of its keys, in
+    code-point order, whose bit is set. The same signals and labels as one ``MIN(CASE WHEN key IN (...)
+    THEN key END)`` per rule and signal, for a fraction of the work: a few integer sums per transaction
+    instead of two dozen text minimums, and a bit test per rule instead of a text column."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.position: dict[tuple[str, str], tuple[int, int]] = {}  # (signal, key) -> (mask, bit)
+        self.branches: list[str] = []
+        for signal, column, keys in (
+            ("category", "category", _keys(tuple(v for r in rules for v in r.categories))),
+            ("brand", "brand", _keys(tuple(v for r in rules for v in r.brands))),
+        ):
+            for start in range(0, len(keys), _MASK_BITS):
+                mask, chunk = len(self.branches), keys[start : start + _MASK_BITS]
+                self.position.update({(signal, key): (mask, bit) for bit, key in enumerate(chunk)})
+                whens = " ".join(f"WHEN {quote(key)} THEN {_integer(1 << bit)}" for bit, key in enumerate(chunk))
+                self.branches.append(
+                    f"SELECT canonical_tx_id, {mask} AS mask, CASE {key_sql(column)} {whens} END AS key_bit "
+                    "FROM dbo.TransactionItems"
+                )
+
+    def columns(self) -> str:
+        """The masks, as columns of the transaction row (nothing when no rule names a category or brand)."""
+        return "".join(f"bk.m{mask}, " for mask in range(len(self.branches)))
+
+    def cte(self) -> str:
+        if not self.branches:
+            return ""
+        sums = ", ".join(f"SUM(CASE WHEN mask = {m} THEN key_bit END) AS m{m}" for m in range(len(self.branches)))
+        return f"""bk AS (
+    SELECT canonical_tx_id, {sums}
+    FROM (SELECT DISTINCT canonical_tx_id, mask, key_bit
+          FROM ({" UNION ALL ".join(self.branches)}) AS lines
+          WHERE key_bit IS NOT NULL) AS present
+    GROUP BY canonical_tx_id
+),
+"""
+
+    def join(self) -> str:
+        return "LEFT JOIN bk ON bk.canonical_tx_id = t.canonical_tx_id" if self.branches else ""
+
+    def _bits(self, signal: str, values: tuple[str, ...]) -> list[tuple[str, int, int]]:
+        return [(key, *self.position[signal, key]) for key in _keys(values)]
+
+    def holds(self, signal: str, values: tuple[str, ...]) -> str:
+        """1 when the transaction has an item line with one of ``values`` as its ``signal``, else 0."""
+        masks: dict[int, int] = {}
+        for _key, mask, bit in self._bits(signal, values):
+            masks[mask] = masks.get(mask, 0) | (1 << bit)
+        if not masks:
+            return "0"
+        return _flag(" OR ".join(f"(m{mask} & {_integer(bits)}) <> 0" for mask, bits in sorted(masks.items())))
+
+    def label(self, signal: str, values: tuple[str, ...]) -> str:
+        """The rule's spelling of the first of its keys (code-point order) the transaction's basket has."""
+        if not values:  # the signal never holds: its label is never shown
+            return "CAST(NULL AS NVARCHAR(100))"
+        spelling: dict[str, str] = {}
+        for value in sorted(values):
+            spelling.setdefault(text_key(value), value)
+        whens = " ".join(
+            f"WHEN (m{mask} & {_integer(1 << bit)}) <> 0 THEN {quote(spelling[key])}"
+            for key, mask, bit in self._bits(signal, values)
+        )
+        return f"CASE {whens} END"
 
 
 #: Calibration map: per kind ("persona": keyed on the winner's score; "fallback": Regular, keyed on the best
@@ -247,35 +344,16 @@ def _pipeline(
         )
         per_rule_explicit = {r.rule_id: f"COALESCE(ix.x{r.rule_id}, 0) AS x{r.rule_id}" for r in rules}
         extra = ""
-    basket = ",\n           ".join(
-        [
-            f"MIN(CASE WHEN {_in_list('category_key', _keys(r.categories))} THEN {binary_sql('category_key')} END) "
-            f"AS c{r.rule_id}"
-            if r.categories
-            else f"CAST(NULL AS NVARCHAR(100)) AS c{r.rule_id}"
-            for r in rules
-        ]
-        + [
-            f"MIN(CASE WHEN {_in_list('brand_key', _keys(r.brands))} THEN {binary_sql('brand_key')} END) "
-            f"AS b{r.rule_id}"
-            if r.brands
-            else f"CAST(NULL AS NVARCHAR(100)) AS b{r.rule_id}"
-            for r in rules
-        ]
-    )
-    per_rule = ", ".join(f"{per_rule_explicit[r.rule_id]}, bk.c{r.rule_id}, bk.b{r.rule_id}" for r in rules)
+    basket = _Basket(rules)
+    per_rule = ", ".join(per_rule_explicit[r.rule_id] for r in rules)
     terms = ",\n           ".join(
         f"{_first_term('words', r.include_terms)} AS t{r.rule_id}, "
-        + (
-            _flag(" OR ".join(f"words LIKE {quote('% ' + t + ' %')}" for t in r.exclude_terms))
-            if r.exclude_terms
-            else "0"
-        )
+        + (_flag(" OR ".join(_has_term("words", t) for t in r.exclude_terms)) if r.exclude_terms else "0")
         + f" AS v{r.rule_id}"
         for r in rules
     )
     flags = ",\n           ".join(
-        f"{expr} AS f{r.rule_id}_{sig}" for r in rules for sig, expr in _signal_flags(r).items()
+        f"{expr} AS f{r.rule_id}_{sig}" for r in rules for sig, expr in _signal_flags(r, basket).items()
     )
     chain = f"""
 WITH ix AS (
@@ -287,21 +365,14 @@ WITH ix AS (
           FROM dbo.SalesInteractions) AS si
     GROUP BY canonical_tx_id
 ),
-bk AS (
-    SELECT canonical_tx_id,
-           {basket}
-    FROM (SELECT canonical_tx_id, {key_sql("category")} AS category_key, {key_sql("brand")} AS brand_key
-          FROM dbo.TransactionItems) AS ti
-    GROUP BY canonical_tx_id
-),
-tx0 AS (
+{basket.cte()}tx0 AS (
     SELECT t.canonical_tx_id, t.total_items, ix.age, ix.gender,
            DATEPART(hour, COALESCE(ix.ix_ts, t.txn_ts)) AS hr,
-           {extra}{_normalized_words("ix.transcript")} AS words,
+           {extra}{basket.columns()}{_normalized_words("ix.transcript")} AS words,
            {per_rule}
     FROM dbo.Transactions AS t
     LEFT JOIN ix ON ix.canonical_tx_id = t.canonical_tx_id
-    LEFT JOIN bk ON bk.canonical_tx_id = t.canonical_tx_id
+    {basket.join()}
     {pending}
 ),
 tx AS (
@@ -317,8 +388,8 @@ flagged AS (
     if until == "flagged":
         return chain
     scores = ",\n           ".join(
-        f"{' + '.join(f'{w[sig]} * f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} - {w['priority'] * r.priority} AS s{r.rule_id}, "
-        f"{' + '.join(f'f{r.rule_id}_{sig}' for sig in SIGNAL_ORDER)} AS n{r.rule_id}"
+        f"{' + '.join(f'{w[sig]} * f{r.rule_id}_{sig}' for sig in _signals(r, basket))} - {w['priority'] * r.priority} "
+        f"AS s{r.rule_id}, {' + '.join(f'f{r.rule_id}_{sig}' for sig in _signals(r, basket))} AS n{r.rule_id}"
         for r in rules
     )
     eligible = ",\n           ".join(
@@ -390,7 +461,8 @@ def compile_inference(
             f"WHERE p.canonical_tx_id = t.canonical_tx_id AND p.rules_checksum = '{checksum}')"
         )
     )
-    reasons = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {_reasons(r, w)}" for r in rules) + " END"
+    basket = _Basket(rules)
+    reasons = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {_reasons(r, w, basket)}" for r in rules) + " END"
     return (
         _pipeline(rules, w, pending=pending)
         + f""",
