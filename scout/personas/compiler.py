@@ -346,9 +346,15 @@ def _pipeline(
         extra = ""
     basket = _Basket(rules)
     per_rule = ", ".join(per_rule_explicit[r.rule_id] for r in rules)
+    # A transaction without a transcript has NULL words (no term starts with a space, so none would match
+    # the padded empty text): its words are never built, its terms never searched.
     terms = ",\n           ".join(
-        f"{_first_term('words', r.include_terms)} AS t{r.rule_id}, "
-        + (_flag(" OR ".join(_has_term("words", t) for t in r.exclude_terms)) if r.exclude_terms else "0")
+        f"CASE WHEN words IS NOT NULL THEN {_first_term('words', r.include_terms)} END AS t{r.rule_id}, "
+        + (
+            _flag("words IS NOT NULL AND (" + " OR ".join(_has_term("words", t) for t in r.exclude_terms) + ")")
+            if r.exclude_terms
+            else "0"
+        )
         + f" AS v{r.rule_id}"
         for r in rules
     )
@@ -368,7 +374,7 @@ WITH ix AS (
 {basket.cte()}tx0 AS (
     SELECT t.canonical_tx_id, t.total_items, ix.age, ix.gender,
            DATEPART(hour, COALESCE(ix.ix_ts, t.txn_ts)) AS hr,
-           {extra}{basket.columns()}{_normalized_words("ix.transcript")} AS words,
+           {extra}{basket.columns()}CASE WHEN ix.transcript IS NOT NULL THEN {_normalized_words("ix.transcript")} END AS words,
            {per_rule}
     FROM dbo.Transactions AS t
     LEFT JOIN ix ON ix.canonical_tx_id = t.canonical_tx_id
