@@ -630,14 +630,22 @@ class _Computation:
         cols["role"] = _role_matrix(self.data, v)
         return cols
 
-    def boot(self, fid: str, stat: iv.Statistic, n: int, *, comparison: bool = False) -> None:
+    def _too_little(self, fid: str, n: int, comparison: bool) -> bool:
+        """Records ``insufficient_data`` (and says so) when n is below the factor's minimum, or a comparison's
+        previous period is not wholly in the data."""
         d = BY_ID[fid]
         if n < d.min_n:
             self.out[fid] = _insufficient(d, n, f"n = {n} is below the minimum {d.min_n}")
-            return
-        if comparison and not self.data.previous_covered:
+        elif comparison and not self.data.previous_covered:
             self.out[fid] = _insufficient(d, n, "the data does not cover the whole previous period")
+        else:
+            return False
+        return True
+
+    def boot(self, fid: str, stat: iv.Statistic, n: int, *, comparison: bool = False) -> None:
+        if self._too_little(fid, n, comparison):
             return
+        d = BY_ID[fid]
         prev = self.cells_prev if comparison else None
         if self.cells_cur.units < MIN_UNITS or (comparison and (prev is None or prev.units < MIN_UNITS)):
             self.out[fid] = _insufficient(d, n, f"fewer than {MIN_UNITS} store-days to resample")
@@ -645,13 +653,9 @@ class _Computation:
         self.out[fid] = _result(d, *iv.bca(stat, self.cells_cur, prev), n)
 
     def wilson(self, fid: str, x: int, n: int, *, comparison: bool = False) -> None:
+        if self._too_little(fid, n, comparison):
+            return
         d = BY_ID[fid]
-        if n < d.min_n:
-            self.out[fid] = _insufficient(d, n, f"n = {n} is below the minimum {d.min_n}")
-            return
-        if comparison and not self.data.previous_covered:
-            self.out[fid] = _insufficient(d, n, "the data does not cover the whole previous period")
-            return
         lo, hi = iv.wilson(x, n)
         self.out[fid] = _result(d, x / n, float(lo), float(hi), n)
 
@@ -715,14 +719,9 @@ class _Computation:
             counts.append((int(own.size), int(parent_stores.size)))
         (x1, n1), (x2, n2) = counts
         self.wilson("F6", x1, n1)
-        d = BY_ID["F28"]
         n = min(n1, n2)
-        if n < d.min_n:
-            self.out["F28"] = _insufficient(d, n, f"n = {n} is below the minimum {d.min_n}")
-        elif not self.data.previous_covered:
-            self.out["F28"] = _insufficient(d, n, "the data does not cover the whole previous period")
-        else:
-            self.out["F28"] = _result(d, x1 / n1 - x2 / n2, *iv.newcombe(x1, n1, x2, n2), n)
+        if not self._too_little("F28", n, comparison=True):
+            self.out["F28"] = _result(BY_ID["F28"], x1 / n1 - x2 / n2, *iv.newcombe(x1, n1, x2, n2), n)
 
     def _retention(self) -> None:
         before = self._active_stores(self.sel, False)
@@ -762,11 +761,9 @@ class _Computation:
 
     def _boot_on(self, fid: str, stat: iv.Statistic, cur: iv.Sample, prev: iv.Sample | None, n: int) -> None:
         d = BY_ID[fid]
-        if n < d.min_n:
-            self.out[fid] = _insufficient(d, n, f"n = {n} is below the minimum {d.min_n}")
-        elif prev is not None and not self.data.previous_covered:
-            self.out[fid] = _insufficient(d, n, "the data does not cover the whole previous period")
-        elif cur.units < MIN_UNITS or (prev is not None and prev.units < MIN_UNITS):
+        if self._too_little(fid, n, comparison=prev is not None):
+            return
+        if cur.units < MIN_UNITS or (prev is not None and prev.units < MIN_UNITS):
             self.out[fid] = _insufficient(d, n, f"fewer than {MIN_UNITS} units to resample")
         else:
             self.out[fid] = _result(d, *iv.bca(stat, cur, prev), n)
