@@ -221,7 +221,8 @@ REQUIRED_STATEMENTS = [
     (
         "compare: first pass per key range",
         "scout.registry.job",
-        r"FULL OUTER JOIN n ON n\.k = o\.k.*GROUP BY o_rng, n_rng.*same_range FROM per_side GROUP BY rng",
+        r"HASHBYTES\('SHA2_256', CONCAT_WS.*FULL OUTER JOIN .* AS n\s+ON n\.side = o\.side AND n\.legacy_id = o\.legacy_id"
+        r".*MIN\(twin\) AS same_range",
     ),
     ("compare: row detail where ranges differ", "scout.registry.job", r"WHERE rng IN \(\?.*GROUP BY column_name, kind"),
     ("compare: recorded", "scout.registry.job", r"INSERT INTO registry\.compare_runs"),

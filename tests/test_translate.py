@@ -100,3 +100,53 @@ def test_isjson_is_one_zero_or_null_as_on_sql_server_and_a_check_on_it_refuses_b
     con.execute("INSERT INTO t VALUES ('{}'), (NULL)")  # valid JSON, or nothing
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO t VALUES ('{\"a\": ')")
+
+
+def test_datalength_counts_trailing_spaces_so_exact_text_equality_sees_them():
+    sql = (
+        "SELECT CASE WHEN a = b COLLATE Latin1_General_100_BIN2 AND DATALENGTH(a) = DATALENGTH(b) "
+        "THEN 1 ELSE 0 END FROM (VALUES (N'x', N'x'), (N'x', N'x '), (N'x', N'X')) AS v(a, b)"
+    )
+    assert [r[0] for r in duckdb.connect().execute(tsql_statement_to_duckdb(sql)).fetchall()] == [1, 0, 0]
+
+
+def test_string_escape_json_between_quotes_is_a_json_string_of_the_text():
+    import json
+
+    text = 'say "hi"\\ to\n\tme\x01 – niña'
+    sql = "SELECT CONCAT(N'{\"a\":', CONCAT(N'\"', STRING_ESCAPE(t, 'json'), N'\"'), N'}') FROM (VALUES (?)) AS v(t)"
+    [built] = duckdb.connect().execute(tsql_statement_to_duckdb(sql), [text]).fetchone()
+    assert json.loads(built) == {"a": text}
+
+
+def test_string_escape_anywhere_else_is_refused_rather_than_mistranslated():
+    from scout.db.translate import TranslationError
+
+    with pytest.raises(TranslationError, match="STRING_ESCAPE"):
+        tsql_statement_to_duckdb("SELECT STRING_ESCAPE(t, 'json') FROM x")
+
+
+def _row_checksum(*values: str) -> str:
+    tagged = ", ".join(f"CASE WHEN {v} IS NULL THEN N'~' ELSE CONCAT(DATALENGTH({v}), N':', {v}) END" for v in values)
+    return f"HASHBYTES('SHA2_256', CONCAT_WS(N'|', {tagged}))"
+
+
+def test_the_row_checksum_hashes_the_values_themselves_on_duckdb():
+    """Equal rows, equal checksums; a NULL is not an empty text; a value moved to the next column is
+    another row; no text is built (DuckDB's HASH over the values)."""
+    sql = (
+        f"SELECT {_row_checksum('a', 'CAST(b AS NVARCHAR(20))')} "
+        "FROM (VALUES (N'x', 1), (N'x', 1), (N'', 1), (NULL, 1), (N'x', 2), (N'x1', NULL)) AS v(a, b)"
+    )
+    translated = tsql_statement_to_duckdb(sql)
+    assert "SHA256" not in translated and "CONCAT" not in translated
+    sums = [r[0] for r in duckdb.connect().execute(translated).fetchall()]
+    assert sums[0] == sums[1]
+    assert len(set(sums[1:])) == 5
+
+
+def test_a_row_checksum_as_hex_text_is_a_value_of_another():
+    inner = f"CONVERT(NVARCHAR(64), {_row_checksum('a')}, 2)"
+    sql = f"SELECT {_row_checksum(inner, 'b')} FROM (VALUES (N'x', N'y'), (N'x', N'y'), (N'x', N'z')) AS v(a, b)"
+    sums = [r[0] for r in duckdb.connect().execute(tsql_statement_to_duckdb(sql)).fetchall()]
+    assert sums[0] == sums[1] != sums[2]

@@ -2,8 +2,9 @@
 
 sqlglot transpiles most of T-SQL, but leaves a few things DuckDB would reject or misread: ``BIT``
 (a bit string in DuckDB, a boolean in SQL Server), ``NVARCHAR(MAX)``, ``SYSUTCDATETIME()``,
-``GETUTCDATE()``, ``NCHAR(n)`` and binary collations. Those are rewritten here; what cannot be
-translated is rejected by the subset lint (``scout.migrations.lint``) before it reaches a database.
+``GETUTCDATE()``, ``NCHAR(n)``, ``DATALENGTH(text)``, ``STRING_ESCAPE(x, 'json')``, the row checksum
+(``HASHBYTES('SHA2_256', CONCAT_WS(...))``) and binary collations.
+Those are rewritten here; what cannot be translated is rejected by the subset lint (``scout.migrations.lint``) before it reaches a database.
 
 Collations: the portable SQL names ``COLLATE Latin1_General_100_BIN2`` where an order or a shown
 spelling must not depend on the database's collation (case-insensitive on Azure SQL). DuckDB compares
@@ -71,7 +72,90 @@ def _sorted_string_agg(node: exp.GroupConcat) -> exp.Expr | None:
     )
 
 
+def _is_quote_mark(node: exp.Expr) -> bool:
+    return (isinstance(node, exp.National) or (isinstance(node, exp.Literal) and node.is_string)) and node.this == '"'
+
+
+_JSON_ESCAPE_ONLY = "STRING_ESCAPE(x, 'json') is portable only between N'\"' quotes in a CONCAT"
+
+
+def _is_json_escape(node: exp.Expr) -> bool:
+    return (
+        isinstance(node, exp.Anonymous)
+        and node.name.upper() == "STRING_ESCAPE"
+        and len(node.expressions) == 2
+        and node.expressions[1].is_string
+        and node.expressions[1].name.lower() == "json"
+    )
+
+
+def _json_strings(node: exp.Concat) -> exp.Expr:
+    """``CONCAT(..., N'"', STRING_ESCAPE(x, 'json'), N'"', ...)``: x as a JSON string, which DuckDB's
+    TO_JSON writes in one step (quotes, backslashes and control characters escaped)."""
+    args, out, i = node.expressions, [], 0
+    while i < len(args):
+        if (
+            i + 2 < len(args)
+            and _is_quote_mark(args[i])
+            and _is_json_escape(args[i + 1])
+            and _is_quote_mark(args[i + 2])
+        ):
+            value = args[i + 1].expressions[0].transform(_fix_node)
+            out.append(
+                exp.Cast(this=exp.Anonymous(this="TO_JSON", expressions=[value]), to=exp.DataType.build("VARCHAR"))
+            )
+            i += 3
+            continue
+        out.append(args[i].transform(_fix_node))
+        i += 1
+    return exp.Concat(expressions=out, safe=node.args.get("safe"), coalesce=node.args.get("coalesce"))
+
+
+def _checksum_value(node: exp.Expr) -> exp.Expr:
+    """One value of a row checksum without the text form SQL Server hashes: ``CASE WHEN v IS NULL THEN
+    N'~' ELSE CONCAT(DATALENGTH(v), N':', v) END`` is v, and a conversion to text is its operand."""
+    if isinstance(node, exp.Case) and len(node.args.get("ifs") or []) == 1:
+        test, default = node.args["ifs"][0].this, node.args.get("default")
+        if (
+            isinstance(test, exp.Is)
+            and isinstance(test.expression, exp.Null)
+            and isinstance(default, exp.Concat)
+            and len(default.expressions) == 3
+            and default.expressions[2] == test.this
+        ):
+            node = test.this
+    while True:
+        if isinstance(node, exp.Cast) and node.to.this in _TEXT_TYPES:
+            node = node.this
+        elif isinstance(node, exp.Convert) and isinstance(node.this, exp.DataType) and node.this.this in _TEXT_TYPES:
+            node = node.expression
+        else:
+            return node
+
+
+def _row_checksum(node: exp.SHA2) -> exp.Expr | None:
+    """``HASHBYTES('SHA2_256', CONCAT_WS(sep, v1, v2, ...))``, the row checksum of the portable SQL (SQL
+    Server hashes the values' tagged text): DuckDB's 64-bit ``HASH(v1, v2, ...)`` over the values
+    themselves, NULL apart from empty text, no text built. Only ever compared with another checksum
+    computed the same way in the same statement."""
+    values = node.this
+    if not isinstance(values, exp.ConcatWs) or str(node.args.get("length") or "") != "256":
+        return None
+    return exp.Anonymous(
+        this="HASH", expressions=[_checksum_value(v).transform(_fix_node) for v in values.expressions[1:]]
+    )
+
+
 def _fix_node(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.SHA2):
+        return _row_checksum(node) or node
+    if isinstance(node, exp.Convert) and isinstance(node.expression, exp.SHA2):
+        # CONVERT(NVARCHAR(64), <row checksum>, 2): its hex text on SQL Server; DuckDB keeps the number
+        return _row_checksum(node.expression) or node
+    if isinstance(node, exp.Concat) and any(_is_json_escape(a) for a in node.expressions):
+        return _json_strings(node)
+    if _is_json_escape(node):
+        raise TranslationError(_JSON_ESCAPE_ONLY)
     if isinstance(node, exp.GroupConcat):
         return _sorted_string_agg(node) or node
     if is_binary_collation(node):
@@ -97,6 +181,9 @@ def _fix_node(node: exp.Expr) -> exp.Expr:
         # ISJSON(x): 1 valid JSON, 0 not, NULL for NULL (DuckDB's json_valid says true/false)
         valid = exp.Anonymous(this="JSON_VALID", expressions=[node.expressions[0].transform(_fix_node)])
         return exp.Cast(this=valid, to=exp.DataType.build("INT"))
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "DATALENGTH" and len(node.expressions) == 1:
+        # DATALENGTH(text): its size, trailing spaces counted (DuckDB's STRLEN: UTF-8 bytes)
+        return exp.Anonymous(this="STRLEN", expressions=[node.expressions[0].transform(_fix_node)])
     if isinstance(node, exp.Anonymous) and node.name.upper() in _UTC_NOW_FUNCTIONS:
         return sqlglot.parse_one("CAST(timezone('UTC', now()) AS TIMESTAMP)", read="duckdb")
     if isinstance(node, exp.CurrentTimestamp):

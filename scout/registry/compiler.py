@@ -5,9 +5,14 @@ legacy tables) are generated from the same ``Column`` list, one expression per c
 column to the map carries it everywhere. Every expression is portable T-SQL (sql/README.md).
 
 Comparisons are exact, as a migration must be: text is equal only when it is equal byte for byte,
-case and trailing spaces included, on both engines (``CONCAT(x, N'.') = CONCAT(y, N'.') COLLATE
-Latin1_General_100_BIN2``: the appended dot makes SQL Server's padding rule see trailing spaces, the
-binary collation makes it see case), and NULL equals only NULL (an empty text is a value).
+case and trailing spaces included, on both engines (``x = y COLLATE Latin1_General_100_BIN2 AND
+DATALENGTH(x) = DATALENGTH(y)``: the binary collation makes SQL Server see case, the length makes it see
+the trailing spaces its ``=`` ignores), and NULL equals only NULL (an empty text is a value).
+
+The compare reads both sides twice at most: a first pass (``range_checksums``) with one checksum per
+row (SHA-256 of the values' text on SQL Server; DuckDB hashes the values themselves, see
+scout.db.translate) compared per legacy id and summed up per key range, then the exact row detail
+(``CompareSql.detail``) only in the key ranges that differ.
 """
 
 from __future__ import annotations
@@ -52,28 +57,19 @@ def as_text(expr: str, kind: str) -> str:
 
 
 def same(a: str, b: str) -> str:
-    """Exactly equal text, NULL only equal to NULL."""
+    """Exactly equal text, NULL only equal to NULL: binary equal and of the same length (SQL Server's
+    ``=`` ignores trailing spaces; DATALENGTH counts them). No text is built to compare."""
     return (
         f"(({a} IS NULL AND {b} IS NULL) OR ({a} IS NOT NULL AND {b} IS NOT NULL "
-        f"AND CONCAT({a}, N'.') = CONCAT({b}, N'.') {BIN2}))"
+        f"AND {a} = {b} {BIN2} AND DATALENGTH({a}) = DATALENGTH({b})))"
     )
 
 
-def json_escaped(expr: str) -> str:
-    """Text as the inside of a JSON string: backslash, quote, line feed, carriage return, tab escaped
-    (built with NCHAR: no backslash is written inside a literal)."""
-    backslash = "NCHAR(92)"
-    out = f"REPLACE({expr}, {backslash}, CONCAT({backslash}, {backslash}))"
-    out = f"REPLACE({out}, N'\"', CONCAT({backslash}, N'\"'))"
-    for code, letter in ((10, "n"), (13, "r"), (9, "t")):
-        out = f"REPLACE({out}, NCHAR({code}), CONCAT({backslash}, N'{letter}'))"
-    return out
-
-
 def json_value(expr: str, kind: str) -> str:
-    """One legacy value as a JSON value: string, number, true/false, or null."""
+    """One legacy value as a JSON value: string, number, true/false, or null. Strings are escaped by the
+    engine (``STRING_ESCAPE(x, 'json')``: quotes, backslashes and every control character)."""
     if kind == "text":
-        return f"CASE WHEN {expr} IS NULL THEN N'null' ELSE CONCAT(N'\"', {json_escaped(expr)}, N'\"') END"
+        return f"CASE WHEN {expr} IS NULL THEN N'null' ELSE CONCAT(N'\"', STRING_ESCAPE({expr}, 'json'), N'\"') END"
     if kind == "bit":
         return f"CASE WHEN {expr} IS NULL THEN N'null' WHEN {expr} = 1 THEN N'true' ELSE N'false' END"
     return f"COALESCE({as_text(expr, kind)}, N'null')"
@@ -85,18 +81,31 @@ def profile_fragment(column: Column, prefix: str) -> str:
 
 
 def profile_object(prefix: str) -> str:
-    """The canonical JSON object of the profile attributes: keys sorted, no whitespace."""
+    """The canonical JSON object of the profile attributes: keys sorted, no whitespace (one CONCAT)."""
     parts: list[str] = []
     for i, column in enumerate(sorted(PROFILE_COLUMNS, key=lambda c: c.name)):
-        parts += ([] if i == 0 else ["N','"]) + [profile_fragment(column, prefix)]
-    return f"CONCAT(N'{{', {', '.join(parts)}, N'}}')"
+        parts += [f"N'{'{' if i == 0 else ','}\"{column.name}\":'", json_value(prefix + column.name, column.kind)]
+    return f"CONCAT({', '.join(parts)}, N'}}')"
+
+
+def checksum(values: list[str]) -> str:
+    """A checksum of text values, NULL apart from empty text and no two lists alike (each value is
+    prefixed by its size): SHA-256 on SQL Server; DuckDB hashes the values themselves (the translation
+    of this very form, scout.db.translate)."""
+    tagged = ", ".join(f"CASE WHEN {v} IS NULL THEN N'~' ELSE CONCAT(DATALENGTH({v}), N':', {v}) END" for v in values)
+    return f"HASHBYTES('SHA2_256', CONCAT_WS(N'|', {tagged}))"
+
+
+def hex_text(binary: str) -> str:
+    """A checksum as text (hex digits), to be a value of another checksum."""
+    return f"CONVERT(NVARCHAR(64), {binary}, 2)"
 
 
 def _json_form_join(alias: str, raw: str) -> str:
     """The json_forms row of a legacy JSON text: the very same text (binary, trailing spaces counted)."""
     return (
         f"LEFT JOIN registry.json_forms AS {alias} ON {alias}.raw_text = {raw} {BIN2} "
-        f"AND LEN(CONCAT({alias}.raw_text, N'.')) = LEN(CONCAT({raw}, N'.'))"
+        f"AND DATALENGTH({alias}.raw_text) = DATALENGTH({raw})"
     )
 
 
@@ -210,8 +219,8 @@ WHEN NOT MATCHED THEN INSERT (persona_id, {columns}, registry_updated_at)
 
 
 def same_value(a: str, b: str) -> str:
-    """Equal numbers, bits or times; NULL only equal to NULL."""
-    return f"(({a} IS NULL AND {b} IS NULL) OR {a} = {b})"
+    """Equal numbers, bits or times; NULL only equal to NULL (never unknown: ``NOT`` of it is exact)."""
+    return f"(({a} IS NULL AND {b} IS NULL) OR ({a} IS NOT NULL AND {b} IS NOT NULL AND {a} = {b}))"
 
 
 def _persona_of_src() -> str:
@@ -385,8 +394,17 @@ WHERE NOT EXISTS (SELECT 1 FROM registry.industries WHERE code = N'{code}');"""
 RANGE_ROWS = 10_000
 
 
-def _old_text(source: str, c: Column) -> str:
-    """A legacy column's value as compared (JSON: through its canonical form; profile: its JSON fragment)."""
+def _is_text(c: Column) -> bool:
+    return c.kind in ("text", "json")
+
+
+def _equal(c: Column, a: str, b: str) -> str:
+    """The two values of column ``c`` are the same, compared in their own type (no text is built)."""
+    return same(a, b) if _is_text(c) else same_value(a, b)
+
+
+def _old_value(source: str, c: Column) -> str:
+    """A legacy column's value as compared: itself, typed; JSON text through its canonical form."""
     col = f"{source}.{c.name}"
     if c.place == "json":
         return (
@@ -394,71 +412,74 @@ def _old_text(source: str, c: Column) -> str:
             f"WHEN f_{c.name}.canonical IS NULL THEN CONCAT(N'invalid:', {col}) "
             f"ELSE CONCAT(N'json:', f_{c.name}.canonical) END"
         )
-    if c.place == "profile":
-        return profile_fragment(c, f"{source}.")
-    return as_text(col, c.kind)
+    return col
 
 
-def _new_text(side: str, c: Column) -> str:
-    """The same value read back from the registry."""
+def _new_value(side: str, c: Column) -> str:
+    """The same value read back from the registry, in the legacy column's type."""
     if c.place == "key":
         return f"CASE WHEN cf.has_unique_id = 1 THEN cf.{side}_unique_id ELSE p.unique_id END"
     if c.place == "legacy_id":
-        return as_text(f"p.{c.target}", "int")
+        return f"p.{c.target}"
     if c.place == "shared":
         return f"CASE WHEN cf.has_{c.name} = 1 THEN cf.{side}_{c.name} ELSE p.{c.target} END"
     if c.place == "typed":
-        return as_text(f"p.{c.target}", c.kind)
+        return f"p.{c.target}"
     if c.place == "json":
         return (
             f"CASE WHEN ij.{c.name} IS NOT NULL THEN CONCAT(N'invalid:', ij.{c.name}) "
             f"WHEN p.{c.name} IS NULL THEN NULL ELSE CONCAT(N'json:', p.{c.name}) END"
         )
     if c.place == "industry":
-        return f"im.{side}_{c.name}" if c.target else as_text(f"im.{side}_{c.name}", "int")
+        return f"im.{side}_{c.name}"
     if c.place == "role":
-        return as_text(f"rm.{side}_{c.name}", "int")
+        return f"rm.{side}_{c.name}"
     raise ValueError(c.place)
 
 
-def _pivots(side: str, columns: tuple[Column, ...]) -> str:
-    """Conflicts, invalid JSON and mappings, one row per persona, for reading legacy values back."""
+def _pivots(sides: tuple[str, ...], selected: bool = False) -> str:
+    """Conflicts, invalid JSON and mappings, one row per persona, for reading legacy values back: the
+    values of each side in ``sides`` (``dh``, ``org``) as ``cf.<side>_<column>``, ``im.<side>_<column>``,
+    ``rm.<side>_primary_role_id`` and, for dh, ``ij.<json column>``. ``selected``: only the personas of
+    the CTE ``sel`` (persona_id, unique_id) are read."""
+    by_id = " WHERE persona_id IN (SELECT persona_id FROM sel)" if selected else ""
+    by_key = " WHERE unique_id IN (SELECT unique_id FROM sel)" if selected else ""
     conflict_cols = ", ".join(
         f"MAX(CASE WHEN column_name = N'{n}' THEN 1 ELSE 0 END) AS has_{n}, "
-        f"MAX(CASE WHEN column_name = N'{n}' THEN {side}_value END) AS {side}_{n}"
+        + ", ".join(f"MAX(CASE WHEN column_name = N'{n}' THEN {side}_value END) AS {side}_{n}" for side in sides)
         for n in ("unique_id", *SHARED)
     )
     joins = [
-        f"LEFT JOIN (SELECT unique_id, {conflict_cols} FROM registry.persona_conflicts GROUP BY unique_id) AS cf "
+        f"LEFT JOIN (SELECT unique_id, {conflict_cols} FROM registry.persona_conflicts{by_key} GROUP BY unique_id) AS cf "
         "ON cf.unique_id = p.unique_id"
     ]
     industry = []
-    for c in columns:
-        if c.place == "industry":
-            value = "industry_specific_id" if c.target else "industry_id"
-            industry.append(
-                f"MAX(CASE WHEN CHARINDEX(N'\"{side}.{c.name}\"', metadata) > 0 THEN {value} END) AS {side}_{c.name}"
-            )
+    for side in sides:
+        for c in DH_COLUMNS if side == "dh" else ORG_COLUMNS:
+            if c.place == "industry":
+                value = "industry_specific_id" if c.target else "industry_id"
+                industry.append(
+                    f"MAX(CASE WHEN CHARINDEX(N'\"{side}.{c.name}\"', metadata) > 0 THEN {value} END) AS {side}_{c.name}"
+                )
+    roles = ", ".join(
+        f"MAX(CASE WHEN CHARINDEX(N'\"{side}.primary_role_id\"', metadata) > 0 THEN role_id END) AS {side}_primary_role_id"
+        for side in sides
+    )
     joins.append(
-        f"LEFT JOIN (SELECT persona_id, {', '.join(industry)} FROM registry.persona_industry_mapping "
+        f"LEFT JOIN (SELECT persona_id, {', '.join(industry)} FROM registry.persona_industry_mapping{by_id} "
         "GROUP BY persona_id) AS im ON im.persona_id = p.persona_id"
     )
     joins.append(
-        f"LEFT JOIN (SELECT persona_id, MAX(CASE WHEN CHARINDEX(N'\"{side}.primary_role_id\"', metadata) > 0 "
-        f"THEN role_id END) AS {side}_primary_role_id FROM registry.persona_role_mapping GROUP BY persona_id) AS rm "
+        f"LEFT JOIN (SELECT persona_id, {roles} FROM registry.persona_role_mapping{by_id} GROUP BY persona_id) AS rm "
         "ON rm.persona_id = p.persona_id"
     )
-    if side == "dh":
+    if "dh" in sides:
         invalid = ", ".join(f"MAX(CASE WHEN column_name = N'{j}' THEN raw_text END) AS {j}" for j in JSON_COLUMNS)
         joins.append(
-            f"LEFT JOIN (SELECT persona_id, {invalid} FROM registry.persona_invalid_json GROUP BY persona_id) AS ij "
+            f"LEFT JOIN (SELECT persona_id, {invalid} FROM registry.persona_invalid_json{by_id} GROUP BY persona_id) AS ij "
             "ON ij.persona_id = p.persona_id"
         )
     return "\n    ".join(joins)
-
-
-def _tagged(expr: str) -> str:
-    return f"CASE WHEN {expr} IS NULL THEN N'~' ELSE CONCAT(N'=', {expr}) END"
 
 
 class CompareSql:
@@ -469,78 +490,57 @@ class CompareSql:
         self.columns = DH_COLUMNS if side == "dh" else ORG_COLUMNS
         self.table = "legacy.dh_personas" if side == "dh" else "legacy.org_personas"
         self.id_column = "dh_legacy_id" if side == "dh" else "org_legacy_id"
+        self.plain = tuple(c for c in self.columns if c.place != "profile")
+        self.code = 1 if side == "dh" else 2  # the side in range_checksums()
 
-    def _old(self, with_values: bool) -> str:
-        joins = " ".join(_json_form_join(f"f_{c.name}", f"l.{c.name}") for c in self.columns if c.place == "json")
-        values = []
+    def _old(self) -> str:
+        """Legacy rows of the key ranges given as parameters: key, each column's value (o_*), and each
+        profile attribute as its JSON fragment (o_*, with on_* = 1 where the legacy value is NULL)."""
+        joins = " ".join(_json_form_join(f"f_{c.name}", f"l.{c.name}") for c in self.plain if c.place == "json")
+        values = [f"{_old_value('l', c)} AS o_{c.name}" for c in self.plain]
+        if self.side == "dh":
+            values += [
+                f"{profile_fragment(c, 'l.')} AS o_{c.name}, CASE WHEN l.{c.name} IS NULL THEN 1 ELSE 0 END AS on_{c.name}"
+                for c in PROFILE_COLUMNS
+            ]
+        return (
+            f"SELECT {KEY.format('l.unique_id')} AS k, l.unique_id AS uid, {', '.join(values)} "
+            f"FROM {self.table} AS l {joins} WHERE l.id - l.id % {RANGE_ROWS} IN ({{marks}})"
+        )
+
+    def _new(self) -> str:
+        """The registry rows of the personas in ``sel`` read back as the legacy table: key and values (n_*)."""
+        values = [f"{_new_value(self.side, c)} AS n_{c.name}" for c in self.plain]
+        if self.side == "dh":
+            values.append("p.profile AS n_profile")
+        return (
+            f"SELECT {KEY.format('p.unique_id')} AS k, p.unique_id AS uid, {', '.join(values)} "
+            f"FROM registry.personas AS p\n    {_pivots((self.side,), selected=True)}\n    "
+            "WHERE p.persona_id IN (SELECT persona_id FROM sel)"
+        )
+
+    def _checksum_values(self, old: bool) -> tuple[list[str], list[str]]:
+        """The values the row checksum covers, in the same order on both sides: the persona's own
+        (registry.personas alone: legacy id, typed columns, canonical JSON, profile) and the rest (the key
+        and the shared columns as the conflicts read them back, mappings, invalid JSON kept verbatim)."""
+        own: list[str] = []
+        rest: list[str] = []
         for c in self.columns:
-            if c.place == "profile":
-                continue
-            values.append(_old_text("l", c))
-        row = f"CONCAT_WS(NCHAR(31), {', '.join(_tagged(v) for v in values)}, N'.')"
-        extra = f", {profile_object('l.')} AS profile_text" if self.side == "dh" and not with_values else ""
-        if with_values:
-            extra = ", " + ", ".join(f"{_old_text('l', c)} AS o_{c.name}" for c in self.columns if c.place != "profile")
-            if self.side == "dh":
-                extra += ", " + ", ".join(
-                    f"{profile_fragment(c, 'l.')} AS o_{c.name}, CASE WHEN l.{c.name} IS NULL THEN 1 ELSE 0 END AS on_{c.name}"
-                    for c in PROFILE_COLUMNS
-                )
-        return (
-            f"SELECT {KEY.format('l.unique_id')} AS k, l.unique_id AS uid, l.id - l.id % {RANGE_ROWS} AS rng, "
-            f"{row} AS row_text{extra} FROM {self.table} AS l {joins}"
-        )
-
-    def _new(self, with_values: bool) -> str:
-        values = [_new_text(self.side, c) for c in self.columns if c.place != "profile"]
-        row = f"CONCAT_WS(NCHAR(31), {', '.join(_tagged(v) for v in values)}, N'.')"
-        extra = ", p.profile AS profile_text" if self.side == "dh" and not with_values else ""
-        if with_values:
-            extra = ", " + ", ".join(
-                f"{_new_text(self.side, c)} AS n_{c.name}" for c in self.columns if c.place != "profile"
-            )
-            if self.side == "dh":
-                extra += ", p.profile AS n_profile"
-        return (
-            f"SELECT {KEY.format('p.unique_id')} AS k, p.unique_id AS uid, "
-            f"p.{self.id_column} - p.{self.id_column} % {RANGE_ROWS} AS rng, {row} AS row_text{extra} "
-            f"FROM registry.personas AS p\n    {_pivots(self.side, self.columns)}\n    "
-            f"WHERE p.{self.id_column} IS NOT NULL"
-        )
-
-    def range_checksums(self) -> str:
-        """Per key range: rows on each side and whether every row of it has its twin (same key, same text)
-        on the other side. Set based: one FULL OUTER JOIN on the key comparing the row texts, no hash and
-        no sort per range. A pair whose two rows lie in different ranges (the legacy id differs, so the
-        rows differ) marks both ranges."""
-        same_profile = ""
-        if self.side == "dh":  # the legacy profile object always ends with }: no trailing space to miss
-            same_profile = f"AND RIGHT(n.profile_text, 1) = N'}}' AND o.profile_text = n.profile_text {BIN2} "
-        return f"""WITH o AS ({self._old(False)}),
-n AS ({self._new(False)}),
-pairs AS (
-    SELECT o.rng AS o_rng, n.rng AS n_rng,
-           CASE WHEN o.rng IS NOT NULL AND n.rng IS NOT NULL AND o.row_text = n.row_text {BIN2}
-               {same_profile}THEN 0 ELSE 1 END
-               AS differs
-    FROM o FULL OUTER JOIN n ON n.k = o.k
-),
-per_pair AS (
-    SELECT o_rng, n_rng, COUNT(o_rng) AS old_rows, COUNT(n_rng) AS new_rows, MAX(differs) AS differs
-    FROM pairs GROUP BY o_rng, n_rng
-),
-per_side AS (
-    SELECT o_rng AS rng, old_rows, 0 AS new_rows, differs FROM per_pair WHERE o_rng IS NOT NULL
-    UNION ALL
-    SELECT n_rng, 0, new_rows, differs FROM per_pair WHERE n_rng IS NOT NULL
-)
-SELECT rng, SUM(old_rows) AS old_rows, SUM(new_rows) AS new_rows,
-       CASE WHEN MAX(differs) = 0 THEN 1 ELSE 0 END AS same_range
-FROM per_side GROUP BY rng"""
+            if c.place in ("legacy_id", "typed"):
+                own.append(as_text(f"l.{c.name}" if old else f"p.{c.target}", c.kind))
+            elif c.place == "json":
+                own.append(f"f_{c.name}.canonical" if old else f"p.{c.name}")
+                raw = f"CASE WHEN l.{c.name} IS NOT NULL AND f_{c.name}.canonical IS NULL THEN l.{c.name} END"
+                rest.append(raw if old else f"ij.{c.name}")
+            elif c.place in ("key", "shared", "industry", "role"):
+                rest.append(as_text(f"l.{c.name}" if old else _new_value(self.side, c), c.kind))
+        if self.side == "dh":
+            own.append(profile_object("l.") if old else "p.profile")
+        return own, rest
 
     def detail(self, ranges: int) -> str:
-        """Row by row, in the ``ranges`` given as parameters: per column and kind of difference, how many
-        and the first key; rows only on one side."""
+        """Row by row, in the ``ranges`` given as parameters (twice: registry, legacy): per column and kind
+        of difference, how many and the first key; rows only on one side. Only those ranges are read."""
         marks = ", ".join("?" for _ in range(ranges))
         diffs = [
             "SELECT N'(row)' AS column_name, CASE WHEN n_k IS NULL THEN N'only_in_old' ELSE N'only_in_new' END AS kind, "
@@ -573,19 +573,18 @@ FROM per_side GROUP BY rng"""
             )
             diffs.append(
                 f"SELECT N'{c.name}', {kind}, o_uid FROM pairs "
-                f"WHERE o_k IS NOT NULL AND n_k IS NOT NULL AND NOT {same(o, n)}"
+                f"WHERE o_k IS NOT NULL AND n_k IS NOT NULL AND NOT {_equal(c, o, n)}"
             )
         old_cols = ", ".join(
-            [f"o.o_{c.name}" for c in self.columns if c.place != "profile"]
+            [f"o.o_{c.name}" for c in self.plain]
             + ([f"o.o_{c.name}, o.on_{c.name}" for c in PROFILE_COLUMNS] if self.side == "dh" else [])
         )
-        new_cols = ", ".join(
-            [f"n.n_{c.name}" for c in self.columns if c.place != "profile"]
-            + (["n.n_profile"] if self.side == "dh" else [])
-        )
+        new_cols = ", ".join([f"n.n_{c.name}" for c in self.plain] + (["n.n_profile"] if self.side == "dh" else []))
         union = "\n    UNION ALL ".join(diffs)
-        return f"""WITH o AS (SELECT * FROM ({self._old(True)}) AS o0 WHERE rng IN ({marks})),
-n AS (SELECT * FROM ({self._new(True)}) AS n0 WHERE rng IN ({marks})),
+        by_range = f"p.{self.id_column} - p.{self.id_column} % {RANGE_ROWS} IN ({marks})"
+        return f"""WITH sel AS (SELECT p.persona_id, p.unique_id FROM registry.personas AS p WHERE {by_range}),
+o AS ({self._old().format(marks=marks)}),
+n AS ({self._new()}),
 pairs AS (
     SELECT o.k AS o_k, o.uid AS o_uid, n.k AS n_k, n.uid AS n_uid, {old_cols}, {new_cols}
     FROM o FULL OUTER JOIN n ON n.k = o.k
@@ -595,3 +594,54 @@ diffs AS (
 )
 SELECT column_name, kind, COUNT(*) AS n, MIN(uid {BIN2}) AS first_key
 FROM diffs GROUP BY column_name, kind"""
+
+
+SIDES = (CompareSql("dh"), CompareSql("org"))
+
+
+def range_checksums() -> str:
+    """Per legacy table and key range: rows on each side and whether every row of it has its twin (the
+    same checksum of every value, the key included) on the other side (``side``, ``rng``, ``old_rows``,
+    ``new_rows``, ``same_range``). One statement for both legacy tables, so the registry, its conflicts
+    and its mappings are read once. One FULL OUTER JOIN on the legacy id (when every row has its twin by
+    key, the twins have the same id, and the other way round) of one checksum per row: nothing wide
+    crosses a join (a persona's own values are summed up before the mappings are joined), no sort per
+    range. A checksum can only miss a difference by a collision; the row detail, by key and exact,
+    decides what is reported."""
+    olds, owns, sums, ids, hashes = [], [], [], [], []
+    for side in SIDES:
+        old_own, old_rest = side._checksum_values(old=True)
+        new_own, new_rest = side._checksum_values(old=False)
+        joins = " ".join(_json_form_join(f"f_{c.name}", f"l.{c.name}") for c in side.plain if c.place == "json")
+        olds.append(
+            f"SELECT {side.code} AS side, l.id AS legacy_id, "
+            f"{checksum([hex_text(checksum(old_own)), *old_rest])} AS h FROM {side.table} AS l {joins}"
+        )
+        owns.append(f"{hex_text(checksum(new_own))} AS {side.side}_own")
+        sums.append(f"{checksum([f'p.{side.side}_own', *new_rest])} AS {side.side}_h")
+        ids.append(f"WHEN {side.code} THEN pn.{side.id_column}")
+        hashes.append(f"WHEN {side.code} THEN pn.{side.side}_h")
+    mine = ", ".join(["persona_id", "unique_id", "dh_legacy_id", "org_legacy_id", *SHARED])
+    union_old = "\n    UNION ALL\n    ".join(olds)
+    sides = ", ".join(f"({side.code})" for side in SIDES)
+    return f"""WITH o AS (
+    {union_old}
+),
+pn AS (
+    SELECT p.dh_legacy_id, p.org_legacy_id, {", ".join(sums)}
+    FROM (SELECT {mine}, {", ".join(owns)} FROM registry.personas AS p) AS p
+    {_pivots(("dh", "org"))}
+),
+n AS (
+    SELECT s.side, CASE s.side {" ".join(ids)} END AS legacy_id, CASE s.side {" ".join(hashes)} END AS h
+    FROM pn CROSS JOIN (VALUES {sides}) AS s(side)
+),
+pairs AS (
+    SELECT COALESCE(o.side, n.side) AS side, COALESCE(o.legacy_id, n.legacy_id) AS legacy_id,
+           CASE WHEN o.h = n.h THEN 1 ELSE 0 END AS twin, o.legacy_id AS old_id, n.legacy_id AS new_id
+    FROM o FULL OUTER JOIN (SELECT * FROM n WHERE legacy_id IS NOT NULL) AS n
+        ON n.side = o.side AND n.legacy_id = o.legacy_id
+)
+SELECT side, legacy_id - legacy_id % {RANGE_ROWS} AS rng, COUNT(old_id) AS old_rows, COUNT(new_id) AS new_rows,
+       MIN(twin) AS same_range
+FROM pairs GROUP BY side, legacy_id - legacy_id % {RANGE_ROWS}"""

@@ -112,10 +112,10 @@ def consolidate_in(db: Database, *, progress: Progress = _quiet) -> dict[str, An
     }
 
 
-def _compare_side(db: Database, side: str, progress: Progress) -> dict[str, Any]:
-    sql = compiler.CompareSql(side)
-    columns = sql.columns
-    ranges = db.query(sql.range_checksums())
+def _compare_side(db: Database, sql: compiler.CompareSql, ranges: list[tuple], progress: Progress) -> dict[str, Any]:
+    """One legacy table against the registry: its key ranges (rng, old_rows, new_rows, same_range) from
+    the first pass, then row detail in the ranges that differ."""
+    side, columns = sql.side, sql.columns
     old_rows = sum(int(r[1]) for r in ranges)
     new_rows = sum(int(r[2]) for r in ranges)
     differing = sorted(int(r[0]) for r in ranges if not int(r[3]))
@@ -159,7 +159,11 @@ def compare_in(db: Database, *, record: bool = True, progress: Progress = _quiet
     persona is on one side only. Recorded in registry.compare_runs (the cutover gate reads it)."""
     started_at, t0 = now_utc(), time.perf_counter()
     with db.transaction(snapshot=True):  # both sides as of one moment
-        sides = {side: _compare_side(db, side, progress) for side in ("dh", "org")}
+        ranges = db.query(compiler.range_checksums())
+        sides = {
+            sql.side: _compare_side(db, sql, [r[1:] for r in ranges if int(r[0]) == sql.code], progress)
+            for sql in compiler.SIDES
+        }
         conflicts = {k: int(v) for k, v in db.query(CONFLICTS_BY_COLUMN)}
     mismatches = [
         {"table": f"legacy.{side}_personas", "column": column, "kind": kind, **detail}
