@@ -367,6 +367,71 @@ def test_compare_names_the_exact_column_and_key_after_any_single_legacy_value_ch
     assert rate == round(1 - 1 / result[side]["old_rows"], 6)
 
 
+#: (statement that edits the registry behind the consolidation's back, column, kind): the first pass reads
+#: every registry table back, so an edit in any of them is found, and named, like a legacy change.
+REGISTRY_EDITS = [
+    (
+        "UPDATE registry.personas SET title = CONCAT(title, 'x') WHERE dh_legacy_id = 7",
+        "title",
+        "different",
+    ),
+    (
+        "UPDATE registry.personas SET profile = REPLACE(profile, '\"version_number\":1', '\"version_number\":2') "
+        "WHERE dh_legacy_id = (SELECT MIN(dh_legacy_id) FROM registry.personas WHERE profile LIKE '%\"version_number\":1,%')",
+        "version_number",
+        "different",
+    ),
+    (
+        "UPDATE registry.persona_industry_mapping SET industry_specific_id = CONCAT(industry_specific_id, '9') "
+        "WHERE persona_id = (SELECT MIN(persona_id) FROM registry.persona_industry_mapping "
+        'WHERE metadata = \'{"sources":["dh.pharma_id"]}\') AND metadata = \'{"sources":["dh.pharma_id"]}\'',
+        "pharma_id",
+        "different",
+    ),
+    (
+        'DELETE FROM registry.persona_role_mapping WHERE metadata = \'{"sources":["dh.primary_role_id"]}\' '
+        "AND persona_id = (SELECT MIN(persona_id) FROM registry.persona_role_mapping "
+        'WHERE metadata = \'{"sources":["dh.primary_role_id"]}\')',
+        "primary_role_id",
+        "null_in_new",
+    ),
+    (
+        "UPDATE registry.persona_conflicts SET dh_value = CONCAT(dh_value, 'x') WHERE column_name = 'description' AND unique_id = "
+        "(SELECT MIN(unique_id) FROM registry.persona_conflicts WHERE column_name = 'description' AND dh_value <> '')",
+        "description",
+        "different",
+    ),
+    (
+        "UPDATE registry.persona_invalid_json SET raw_text = CONCAT(raw_text, 'x') WHERE column_name = 'goals' AND persona_id = "
+        "(SELECT MIN(persona_id) FROM registry.persona_invalid_json WHERE column_name = 'goals')",
+        "goals",
+        "different",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "column", "kind"), REGISTRY_EDITS, ids=[c for _, c, _ in REGISTRY_EDITS])
+def test_compare_finds_a_registry_value_edited_behind_its_back(
+    consolidated: Database, edit: str, column: str, kind: str
+) -> None:
+    consolidated.connection.execute(edit)
+    result = job.compare_in(consolidated)
+    assert not result["passed"]
+    assert [(m["table"], m["column"], m["kind"], m["rows"]) for m in result["mismatches"]] == [
+        ("legacy.dh_personas", column, kind, 1)
+    ]
+
+
+def test_texts_with_any_control_character_make_valid_json_and_compare_equal(consolidated: Database) -> None:
+    db = consolidated
+    text = 'tab\there "quoted" back\\slash bell\x07 unit\x1f line\nend / slash'
+    db.connection.execute("UPDATE legacy.dh_personas SET notes = ? WHERE id = 3", [text])
+    job.consolidate_in(db)
+    [(profile,)] = db.query("SELECT profile FROM registry.personas WHERE dh_legacy_id = 3")
+    assert json.loads(profile)["notes"] == text
+    assert job.compare_in(db)["passed"]
+
+
 def test_compare_checks_key_ranges_first_and_looks_at_rows_only_where_a_range_differs(
     consolidated: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

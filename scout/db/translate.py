@@ -3,8 +3,9 @@
 sqlglot transpiles most of T-SQL, but leaves a few things DuckDB would reject or misread: ``BIT``
 (a bit string in DuckDB, a boolean in SQL Server), ``NVARCHAR(MAX)``, ``SYSUTCDATETIME()``,
 ``GETUTCDATE()``, ``NCHAR(n)``, ``DATALENGTH(text)``, ``STRING_ESCAPE(x, 'json')``, the row checksum
-(``HASHBYTES('SHA2_256', CONCAT_WS(...))``) and binary collations.
-Those are rewritten here; what cannot be translated is rejected by the subset lint (``scout.migrations.lint``) before it reaches a database.
+(``HASHBYTES('SHA2_256', CONCAT_WS(...))``, also as hex text) and binary collations. Those are
+rewritten here; what cannot be translated is rejected by the subset lint (``scout.migrations.lint``)
+before it reaches a database.
 
 Collations: the portable SQL names ``COLLATE Latin1_General_100_BIN2`` where an order or a shown
 spelling must not depend on the database's collation (case-insensitive on Azure SQL). DuckDB compares
@@ -108,6 +109,8 @@ def _json_strings(node: exp.Concat) -> exp.Expr:
             continue
         out.append(args[i].transform(_fix_node))
         i += 1
+    if len(out) == 1:  # CONCAT(N'"', STRING_ESCAPE(x, 'json'), N'"') alone: no copy of the text
+        return out[0]
     return exp.Concat(expressions=out, safe=node.args.get("safe"), coalesce=node.args.get("coalesce"))
 
 
