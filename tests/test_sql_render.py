@@ -221,10 +221,14 @@ REQUIRED_STATEMENTS = [
     (
         "compare: first pass per key range",
         "scout.registry.job",
-        r"HASHBYTES\('SHA2_256', CONCAT_WS.*FULL OUTER JOIN .* AS n\s+ON n\.side = o\.side AND n\.legacy_id = o\.legacy_id"
-        r".*MIN\(twin\) AS same_range",
+        r"CAST\(SUBSTRING\(HASHBYTES\('SHA2_256', CONCAT_WS.*, 1, 7\) AS BIGINT\).*JOIN registry\.personas AS p"
+        r".*FULL OUTER JOIN n ON n\.side = o\.side AND n\.rng = o\.rng",
     ),
-    ("compare: row detail where ranges differ", "scout.registry.job", r"WHERE rng IN \(\?.*GROUP BY column_name, kind"),
+    (
+        "compare: row detail where ranges differ",
+        "scout.registry.job",
+        r"WITH sel AS .* IN \(\?.*GROUP BY column_name, kind",
+    ),
     ("compare: recorded", "scout.registry.job", r"INSERT INTO registry\.compare_runs"),
     ("targeting: new people matched", "scout.targeting.job", r"CROSS JOIN rules AS r .*INSERT INTO registry\.targets"),
     (

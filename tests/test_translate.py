@@ -150,3 +150,11 @@ def test_a_row_checksum_as_hex_text_is_a_value_of_another():
     sql = f"SELECT {_row_checksum(inner, 'b')} FROM (VALUES (N'x', N'y'), (N'x', N'y'), (N'x', N'z')) AS v(a, b)"
     sums = [r[0] for r in duckdb.connect().execute(tsql_statement_to_duckdb(sql)).fetchall()]
     assert sums[0] == sums[1] != sums[2]
+
+
+def test_56_bits_of_a_row_checksum_are_a_number_a_dozen_of_which_add_up_without_overflow():
+    share = f"CAST(SUBSTRING({_row_checksum('a')}, 1, 7) AS BIGINT)"
+    sql = f"SELECT {share}, {' + '.join([share] * 12)} FROM (VALUES (N'x'), (N'x'), (N'y')) AS v(a)"
+    rows = duckdb.connect().execute(tsql_statement_to_duckdb(sql)).fetchall()
+    assert all(0 <= one < 2**56 and total == 12 * one for one, total in rows)
+    assert rows[0] == rows[1] != rows[2]

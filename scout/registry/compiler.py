@@ -17,6 +17,8 @@ scout.db.translate) compared per legacy id and summed up per key range, then the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from scout.registry.columns import (
     DH_COLUMNS,
     JSON_COLUMNS,
@@ -94,6 +96,14 @@ def checksum(values: list[str]) -> str:
     of this very form, scout.db.translate)."""
     tagged = ", ".join(f"CASE WHEN {v} IS NULL THEN N'~' ELSE CONCAT(DATALENGTH({v}), N':', {v}) END" for v in values)
     return f"HASHBYTES('SHA2_256', CONCAT_WS(N'|', {tagged}))"
+
+
+def share(legacy_id: str, column: str, value: str, nullable: bool = True) -> str:
+    """One value's share of a key range checksum: 56 bits of the checksum of (legacy id, column, value)
+    as a number (a row's dozen shares add up without overflow); 0 for NULL, so a missing mapping row
+    and a NULL legacy value agree."""
+    k = f"CAST(SUBSTRING({checksum([f'CAST({legacy_id} AS NVARCHAR(20))', quote(column), value])}, 1, 7) AS BIGINT)"
+    return f"CASE WHEN {value} IS NULL THEN 0 ELSE {k} END" if nullable else k
 
 
 def hex_text(binary: str) -> str:
@@ -519,24 +529,30 @@ class CompareSql:
             "WHERE p.persona_id IN (SELECT persona_id FROM sel)"
         )
 
-    def _checksum_values(self, old: bool) -> tuple[list[str], list[str]]:
-        """The values the row checksum covers, in the same order on both sides: the persona's own
-        (registry.personas alone: legacy id, typed columns, canonical JSON, profile) and the rest (the key
-        and the shared columns as the conflicts read them back, mappings, invalid JSON kept verbatim)."""
+    def own_values(self, old: bool) -> list[str]:
+        """The values registry.personas holds alone (legacy id, typed columns, canonical JSON, profile),
+        in the same order on both sides: one share of the key range checksum."""
         own: list[str] = []
-        rest: list[str] = []
         for c in self.columns:
             if c.place in ("legacy_id", "typed"):
                 own.append(as_text(f"l.{c.name}" if old else f"p.{c.target}", c.kind))
             elif c.place == "json":
                 own.append(f"f_{c.name}.canonical" if old else f"p.{c.name}")
-                raw = f"CASE WHEN l.{c.name} IS NOT NULL AND f_{c.name}.canonical IS NULL THEN l.{c.name} END"
-                rest.append(raw if old else f"ij.{c.name}")
-            elif c.place in ("key", "shared", "industry", "role"):
-                rest.append(as_text(f"l.{c.name}" if old else _new_value(self.side, c), c.kind))
         if self.side == "dh":
             own.append(profile_object("l.") if old else "p.profile")
-        return own, rest
+        return own
+
+    def old_shares(self) -> str:
+        """A legacy row's part of its key range checksum: its own values, then key, shared columns,
+        industries and role one by one, and JSON texts that are not canonical JSON (kept verbatim)."""
+        shares = [share("l.id", "(own)", hex_text(checksum(self.own_values(old=True))), nullable=False)]
+        for c in self.columns:
+            if c.place in ("key", "shared", "industry", "role"):
+                shares.append(share("l.id", c.name, as_text(f"l.{c.name}", c.kind)))
+            elif c.place == "json":
+                raw = f"CASE WHEN l.{c.name} IS NOT NULL AND f_{c.name}.canonical IS NULL THEN l.{c.name} END"
+                shares.append(share("l.id", f"invalid {c.name}", raw))
+        return " + ".join(shares)
 
     def detail(self, ranges: int) -> str:
         """Row by row, in the ``ranges`` given as parameters (twice: registry, legacy): per column and kind
@@ -600,48 +616,107 @@ SIDES = (CompareSql("dh"), CompareSql("org"))
 
 
 def range_checksums() -> str:
-    """Per legacy table and key range: rows on each side and whether every row of it has its twin (the
-    same checksum of every value, the key included) on the other side (``side``, ``rng``, ``old_rows``,
-    ``new_rows``, ``same_range``). One statement for both legacy tables, so the registry, its conflicts
-    and its mappings are read once. One FULL OUTER JOIN on the legacy id (when every row has its twin by
-    key, the twins have the same id, and the other way round) of one checksum per row: nothing wide
-    crosses a join (a persona's own values are summed up before the mappings are joined), no sort per
-    range. A checksum can only miss a difference by a collision; the row detail, by key and exact,
-    decides what is reported."""
-    olds, owns, sums, ids, hashes = [], [], [], [], []
+    """Per legacy table (``side``: CompareSql.code) and key range (``rng``): rows on each side and
+    whether their checksums agree (``old_rows``, ``new_rows``, ``same_range``).
+
+    A range's checksum is the sum of one share per row and value: 56 bits of the checksum of (legacy id,
+    column, value), nothing for NULL. Sums let each registry table add its own shares without being
+    joined to the others: registry.personas its own values (one share), key and shared columns as
+    stored; persona_conflicts replaces a stored value by the legacy table's (adds the legacy value's
+    share, takes the stored one's away); the mappings add the industries and roles their tags name,
+    persona_invalid_json the texts kept verbatim. They join registry.personas only for the legacy ids,
+    both legacy tables are summed in the same pass, and nothing is sorted. A changed, moved, missing or
+    extra value changes the sum but by a 2^-56 chance; the row detail, by key and exact, decides what
+    is reported."""
+    olds = []
     for side in SIDES:
-        old_own, old_rest = side._checksum_values(old=True)
-        new_own, new_rest = side._checksum_values(old=False)
         joins = " ".join(_json_form_join(f"f_{c.name}", f"l.{c.name}") for c in side.plain if c.place == "json")
         olds.append(
-            f"SELECT {side.code} AS side, l.id AS legacy_id, "
-            f"{checksum([hex_text(checksum(old_own)), *old_rest])} AS h FROM {side.table} AS l {joins}"
+            f"SELECT {side.code} AS side, l.id - l.id % {RANGE_ROWS} AS rng, COUNT(*) AS n_rows, "
+            f"SUM(CAST({side.old_shares()} AS DECIMAL(38, 0))) AS total FROM {side.table} AS l {joins} "
+            f"GROUP BY l.id - l.id % {RANGE_ROWS}"
         )
-        owns.append(f"{hex_text(checksum(new_own))} AS {side.side}_own")
-        sums.append(f"{checksum([f'p.{side.side}_own', *new_rest])} AS {side.side}_h")
-        ids.append(f"WHEN {side.code} THEN pn.{side.id_column}")
-        hashes.append(f"WHEN {side.code} THEN pn.{side.side}_h")
-    mine = ", ".join(["persona_id", "unique_id", "dh_legacy_id", "org_legacy_id", *SHARED])
+
+    def per_side(expr: Callable[[CompareSql], str]) -> str:
+        return ", ".join(f"CAST({expr(side)} AS DECIMAL(38, 0)) AS {side.side}_total" for side in SIDES)
+
+    def stored(side: CompareSql) -> str:
+        lid = f"p.{side.id_column}"
+        shares = [share(lid, "(own)", f"p.{side.side}_own", nullable=False)]
+        shares += [share(lid, name, f"p.{name}") for name in ("unique_id", *SHARED)]
+        return " + ".join(shares)
+
+    def conflicting(side: CompareSql) -> str:
+        lid = f"p.{side.id_column}"
+        out = []
+        for name in ("unique_id", *SHARED):
+            legacy, kept = share(lid, name, f"c.{side.side}_value"), share(lid, name, f"p.{name}")
+            out.append(f"CASE WHEN c.column_name = N'{name}' THEN {legacy} - {kept} ELSE 0 END")
+        return " + ".join(out)
+
+    def mapped(side: CompareSql) -> str:
+        """Shares of the values the mapping rows carry for the legacy columns their tags name (``m``: the
+        union of the industry and role mappings and the invalid JSON, ``m.tags`` the tags)."""
+        lid = f"p.{side.id_column}"
+        out = []
+        for c in side.columns:
+            if c.place == "industry":
+                source, value, column, kind = 1, "m.text_value" if c.target else "m.id_value", c.name, c.kind
+            elif c.place == "role":
+                source, value, column, kind = 2, "m.id_value", c.name, "int"
+            elif c.place == "json":
+                source, value, column, kind = 3, "m.text_value", f"invalid {c.name}", "text"
+            else:
+                continue
+            out.append(
+                f"CASE WHEN m.source = {source} AND CHARINDEX(N'\"{side.side}.{c.name}\"', m.tags) > 0 "
+                f"THEN {share(lid, column, as_text(value, kind))} ELSE 0 END"
+            )
+        return " + ".join(out)
+
+    rngs = ", ".join(f"p.{side.id_column} - p.{side.id_column} % {RANGE_ROWS} AS {side.side}_rng" for side in SIDES)
+    rows = ", ".join(f"CASE WHEN p.{side.id_column} IS NULL THEN 0 ELSE 1 END AS {side.side}_rows" for side in SIDES)
+    none = ", ".join(f"0 AS {side.side}_rows" for side in SIDES)
+    owns = ", ".join(f"{hex_text(checksum(side.own_values(old=False)))} AS {side.side}_own" for side in SIDES)
     union_old = "\n    UNION ALL\n    ".join(olds)
-    sides = ", ".join(f"({side.code})" for side in SIDES)
+
+    def pick(what: str) -> str:
+        return " ".join(f"WHEN {side.code} THEN pre.{side.side}_{what}" for side in SIDES)
+
     return f"""WITH o AS (
     {union_old}
 ),
-pn AS (
-    SELECT p.dh_legacy_id, p.org_legacy_id, {", ".join(sums)}
-    FROM (SELECT {mine}, {", ".join(owns)} FROM registry.personas AS p) AS p
-    {_pivots(("dh", "org"))}
+parts AS (
+    SELECT {rngs}, {rows}, {per_side(stored)}
+    FROM (SELECT p.*, {owns} FROM registry.personas AS p
+          WHERE p.dh_legacy_id IS NOT NULL OR p.org_legacy_id IS NOT NULL) AS p
+    UNION ALL
+    SELECT {rngs}, {none}, {per_side(conflicting)}
+    FROM registry.persona_conflicts AS c JOIN registry.personas AS p ON p.unique_id = c.unique_id
+    UNION ALL
+    SELECT {rngs}, {none}, {per_side(mapped)}
+    FROM (SELECT persona_id, 1 AS source, metadata AS tags, industry_id AS id_value,
+                 industry_specific_id AS text_value FROM registry.persona_industry_mapping
+          UNION ALL
+          SELECT persona_id, 2, metadata, role_id, NULL FROM registry.persona_role_mapping
+          UNION ALL
+          SELECT persona_id, 3, CONCAT(N'"dh.', column_name, N'"'), NULL, raw_text
+          FROM registry.persona_invalid_json) AS m
+    JOIN registry.personas AS p ON p.persona_id = m.persona_id
+),
+pre AS (
+    SELECT dh_rng, org_rng, SUM(dh_rows) AS dh_rows, SUM(org_rows) AS org_rows,
+           SUM(dh_total) AS dh_total, SUM(org_total) AS org_total
+    FROM parts GROUP BY dh_rng, org_rng
 ),
 n AS (
-    SELECT s.side, CASE s.side {" ".join(ids)} END AS legacy_id, CASE s.side {" ".join(hashes)} END AS h
-    FROM pn CROSS JOIN (VALUES {sides}) AS s(side)
-),
-pairs AS (
-    SELECT COALESCE(o.side, n.side) AS side, COALESCE(o.legacy_id, n.legacy_id) AS legacy_id,
-           CASE WHEN o.h = n.h THEN 1 ELSE 0 END AS twin, o.legacy_id AS old_id, n.legacy_id AS new_id
-    FROM o FULL OUTER JOIN (SELECT * FROM n WHERE legacy_id IS NOT NULL) AS n
-        ON n.side = o.side AND n.legacy_id = o.legacy_id
+    SELECT s.side, CASE s.side {pick("rng")} END AS rng, SUM(CASE s.side {pick("rows")} END) AS n_rows,
+           SUM(CASE s.side {pick("total")} END) AS total
+    FROM pre CROSS JOIN (VALUES {", ".join(f"({side.code})" for side in SIDES)}) AS s(side)
+    WHERE CASE s.side {pick("rng")} END IS NOT NULL
+    GROUP BY s.side, CASE s.side {pick("rng")} END
 )
-SELECT side, legacy_id - legacy_id % {RANGE_ROWS} AS rng, COUNT(old_id) AS old_rows, COUNT(new_id) AS new_rows,
-       MIN(twin) AS same_range
-FROM pairs GROUP BY side, legacy_id - legacy_id % {RANGE_ROWS}"""
+SELECT COALESCE(o.side, n.side) AS side, COALESCE(o.rng, n.rng) AS rng,
+       COALESCE(o.n_rows, 0) AS old_rows, COALESCE(n.n_rows, 0) AS new_rows,
+       CASE WHEN o.n_rows = n.n_rows AND o.total = n.total THEN 1 ELSE 0 END AS same_range
+FROM o FULL OUTER JOIN n ON n.side = o.side AND n.rng = o.rng"""
