@@ -447,43 +447,33 @@ def _new_value(side: str, c: Column) -> str:
     raise ValueError(c.place)
 
 
-def _pivots(sides: tuple[str, ...], selected: bool = False) -> str:
-    """Conflicts, invalid JSON and mappings, one row per persona, for reading legacy values back: the
-    values of each side in ``sides`` (``dh``, ``org``) as ``cf.<side>_<column>``, ``im.<side>_<column>``,
-    ``rm.<side>_primary_role_id`` and, for dh, ``ij.<json column>``. ``selected``: only the personas of
-    the CTE ``sel`` (persona_id, unique_id) are read."""
-    by_id = " WHERE persona_id IN (SELECT persona_id FROM sel)" if selected else ""
-    by_key = " WHERE unique_id IN (SELECT unique_id FROM sel)" if selected else ""
+def _pivots(side: str) -> str:
+    """Conflicts, invalid JSON and mappings of the personas in the CTE ``sel`` (persona_id, unique_id), one
+    row per persona, for reading the legacy table's values back: ``cf.has_<column>`` and
+    ``cf.<side>_<column>``, ``im.<side>_<column>``, ``rm.<side>_primary_role_id`` and, for dh,
+    ``ij.<json column>``."""
+    by_id = " WHERE persona_id IN (SELECT persona_id FROM sel)"
     conflict_cols = ", ".join(
         f"MAX(CASE WHEN column_name = N'{n}' THEN 1 ELSE 0 END) AS has_{n}, "
-        + ", ".join(f"MAX(CASE WHEN column_name = N'{n}' THEN {side}_value END) AS {side}_{n}" for side in sides)
+        f"MAX(CASE WHEN column_name = N'{n}' THEN {side}_value END) AS {side}_{n}"
         for n in ("unique_id", *SHARED)
     )
+    industry = ", ".join(
+        f"MAX(CASE WHEN CHARINDEX(N'\"{side}.{c.name}\"', metadata) > 0 "
+        f"THEN {'industry_specific_id' if c.target else 'industry_id'} END) AS {side}_{c.name}"
+        for c in (DH_COLUMNS if side == "dh" else ORG_COLUMNS)
+        if c.place == "industry"
+    )
     joins = [
-        f"LEFT JOIN (SELECT unique_id, {conflict_cols} FROM registry.persona_conflicts{by_key} GROUP BY unique_id) AS cf "
-        "ON cf.unique_id = p.unique_id"
+        f"LEFT JOIN (SELECT unique_id, {conflict_cols} FROM registry.persona_conflicts "
+        "WHERE unique_id IN (SELECT unique_id FROM sel) GROUP BY unique_id) AS cf ON cf.unique_id = p.unique_id",
+        f"LEFT JOIN (SELECT persona_id, {industry} FROM registry.persona_industry_mapping{by_id} "
+        "GROUP BY persona_id) AS im ON im.persona_id = p.persona_id",
+        f"LEFT JOIN (SELECT persona_id, MAX(CASE WHEN CHARINDEX(N'\"{side}.primary_role_id\"', metadata) > 0 "
+        f"THEN role_id END) AS {side}_primary_role_id FROM registry.persona_role_mapping{by_id} GROUP BY persona_id) AS rm "
+        "ON rm.persona_id = p.persona_id",
     ]
-    industry = []
-    for side in sides:
-        for c in DH_COLUMNS if side == "dh" else ORG_COLUMNS:
-            if c.place == "industry":
-                value = "industry_specific_id" if c.target else "industry_id"
-                industry.append(
-                    f"MAX(CASE WHEN CHARINDEX(N'\"{side}.{c.name}\"', metadata) > 0 THEN {value} END) AS {side}_{c.name}"
-                )
-    roles = ", ".join(
-        f"MAX(CASE WHEN CHARINDEX(N'\"{side}.primary_role_id\"', metadata) > 0 THEN role_id END) AS {side}_primary_role_id"
-        for side in sides
-    )
-    joins.append(
-        f"LEFT JOIN (SELECT persona_id, {', '.join(industry)} FROM registry.persona_industry_mapping{by_id} "
-        "GROUP BY persona_id) AS im ON im.persona_id = p.persona_id"
-    )
-    joins.append(
-        f"LEFT JOIN (SELECT persona_id, {roles} FROM registry.persona_role_mapping{by_id} GROUP BY persona_id) AS rm "
-        "ON rm.persona_id = p.persona_id"
-    )
-    if "dh" in sides:
+    if side == "dh":
         invalid = ", ".join(f"MAX(CASE WHEN column_name = N'{j}' THEN raw_text END) AS {j}" for j in JSON_COLUMNS)
         joins.append(
             f"LEFT JOIN (SELECT persona_id, {invalid} FROM registry.persona_invalid_json{by_id} GROUP BY persona_id) AS ij "
@@ -525,7 +515,7 @@ class CompareSql:
             values.append("p.profile AS n_profile")
         return (
             f"SELECT {KEY.format('p.unique_id')} AS k, p.unique_id AS uid, {', '.join(values)} "
-            f"FROM registry.personas AS p\n    {_pivots((self.side,), selected=True)}\n    "
+            f"FROM registry.personas AS p\n    {_pivots(self.side)}\n    "
             "WHERE p.persona_id IN (SELECT persona_id FROM sel)"
         )
 
