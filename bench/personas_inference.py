@@ -174,6 +174,13 @@ def timed(fn, repeat: int = 2) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="also time the seed's approach and ours alternately this many times and report the median "
+        "of the per-round ratios (on a shared machine the load changes between the timings above)",
+    )
     args = parser.parse_args()
     t = time.perf_counter()
     source = demo_database(args.transactions, infer=False)
@@ -187,6 +194,10 @@ def main() -> None:
     baseline_sql = case_view_sql(rules, weights)
     baseline = timed(lambda: db.execute_native(baseline_sql))
     ours = timed(lambda: infer_in(db, full=True))
+    rounds = []
+    for _ in range(args.rounds):
+        seed_time = timed(lambda: db.execute_native(seed_sql), repeat=1)
+        rounds.append((seed_time, timed(lambda: infer_in(db, full=True), repeat=1)))
     roles = dict(db.query("SELECT role, COUNT(*) FROM ref.transaction_personas GROUP BY role"))
     agree = db.query_one(
         "SELECT AVG(CASE WHEN p.role = c.role THEN 1.0 ELSE 0 END) FROM ref.transaction_personas p "
@@ -199,6 +210,13 @@ def main() -> None:
     print(f"compiled rules (12, role+conf+reasons)      : {ours:6.2f} s")
     print(f"ratio vs the seed's CASE approach           : {ours / seed_case:6.2f}  (goal <= 1.5)")
     print(f"ratio vs the 12-rule CASE view              : {ours / baseline:6.2f}")
+    if rounds:
+        ratios = sorted(o / s for s, o in rounds)
+        print(
+            f"alternating rounds (seed, ours) in seconds   : {', '.join(f'({s:.2f}, {o:.2f})' for s, o in rounds)}\n"
+            f"ratio vs the seed's approach, median of {len(ratios)}   : {ratios[len(ratios) // 2]:6.2f}  "
+            f"(range {ratios[0]:.2f}–{ratios[-1]:.2f})"
+        )
     print(
         f"personas assigned: {len([r for r in roles if r != 'Regular'])} of {len(rules)}; "
         f"same role as the CASE view on {100 * float(agree):.1f}% of transactions"

@@ -155,7 +155,8 @@ def test_a_fit_with_too_few_labels_is_refused(db):
 
 @pytest.fixture(scope="module")
 def demo_dbs(tmp_path_factory):
-    """Demo databases at 0 %, 20 % and 80 % transcripts (a quarter of shoppers observed), before and after a fit."""
+    """The demo data (its default size and share of observed shoppers) at 0 %, 20 % and 80 % transcripts,
+    before and after a fit."""
     from scout.config import Settings
     from scout.demo import job as demo
     from scout.migrations import job as migrations
@@ -165,9 +166,7 @@ def demo_dbs(tmp_path_factory):
         path = tmp_path_factory.mktemp(f"demo{int(share * 100)}") / "scout.duckdb"
         settings = Settings.from_env({}, SCOUT_DATABASE_URL=f"duckdb:///{path}")
         migrations.apply(trigger="cli", settings=settings)
-        demo.seed(
-            trigger="cli", transactions=16000, seed=21, transcript_share=share, observed_share=0.25, settings=settings
-        )
+        demo.seed(trigger="cli", seed=21, transcript_share=share, settings=settings)
         with connect(settings) as db:
             before = evaluate_in(db)
             result = fit.fit_in(db)

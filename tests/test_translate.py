@@ -158,3 +158,14 @@ def test_56_bits_of_a_row_checksum_are_a_number_a_dozen_of_which_add_up_without_
     rows = duckdb.connect().execute(tsql_statement_to_duckdb(sql)).fetchall()
     assert all(0 <= one < 2**56 and total == 12 * one for one, total in rows)
     assert rows[0] == rows[1] != rows[2]
+
+
+def test_a_sum_of_distinct_bits_is_their_or_and_anything_else_stays_a_sum_of_distinct_values():
+    bits = "CASE k WHEN N'a' THEN 1 WHEN N'b' THEN 2 WHEN N'c' THEN CAST(4611686018427387904 AS BIGINT) END"
+    sql = (
+        f"SELECT g, SUM(DISTINCT {bits}) AS mask, SUM(DISTINCT CASE k WHEN N'a' THEN 3 WHEN N'b' THEN 6 END) AS plain "
+        "FROM (VALUES (1, N'a'), (1, N'a'), (1, N'b'), (2, N'c'), (2, N'x'), (3, N'x')) AS v(g, k) GROUP BY g ORDER BY g"
+    )
+    translated = tsql_statement_to_duckdb(sql)
+    assert translated.count("BIT_OR(") == 1
+    assert duckdb.connect().execute(translated).fetchall() == [(1, 3, 9), (2, 2**62, None), (3, None, None)]

@@ -3,7 +3,8 @@
 sqlglot transpiles most of T-SQL, but leaves a few things DuckDB would reject or misread: ``BIT``
 (a bit string in DuckDB, a boolean in SQL Server), ``NVARCHAR(MAX)``, ``SYSUTCDATETIME()``,
 ``GETUTCDATE()``, ``NCHAR(n)``, ``DATALENGTH(text)``, ``STRING_ESCAPE(x, 'json')``, the row checksum
-(``HASHBYTES('SHA2_256', CONCAT_WS(...))``, also as hex text) and binary collations. Those are
+(``HASHBYTES('SHA2_256', CONCAT_WS(...))``, also as hex text or 56 bits of it), sums of distinct
+bits (``SUM(DISTINCT CASE ... THEN 4 ... END)``) and binary collations. Those are
 rewritten here; what cannot be translated is rejected by the subset lint (``scout.migrations.lint``)
 before it reaches a database.
 
@@ -71,6 +72,20 @@ def _sorted_string_agg(node: exp.GroupConcat) -> exp.Expr | None:
     return exp.Anonymous(
         this="ARRAY_TO_STRING", expressions=[exp.Anonymous(this="LIST_SORT", expressions=[kept, direction]), separator]
     )
+
+
+def _split_rows(node: exp.Join) -> exp.Expr | None:
+    """``CROSS APPLY STRING_SPLIT(x, sep) AS a``: one row per part, in column ``a.value``. DuckDB's
+    STRING_SPLIT is a scalar returning a list: ``CROSS JOIN LATERAL (SELECT UNNEST(...) AS value) AS a``."""
+    lateral = node.this
+    if not (isinstance(lateral, exp.Lateral) and lateral.args.get("cross_apply") is True):
+        return None
+    call = lateral.this
+    if not (isinstance(call, exp.Anonymous) and call.name.upper() == "STRING_SPLIT" and len(call.expressions) == 2):
+        return None
+    parts = exp.Anonymous(this="STRING_SPLIT", expressions=[e.transform(_fix_node) for e in call.expressions])
+    rows = exp.select(exp.alias_(exp.Unnest(expressions=[parts]), "value")).subquery()
+    return exp.Join(this=exp.Lateral(this=rows, alias=lateral.args["alias"].copy()), kind="CROSS")
 
 
 def _is_quote_mark(node: exp.Expr) -> bool:
@@ -149,7 +164,35 @@ def _row_checksum(node: exp.SHA2) -> exp.Expr | None:
     )
 
 
+def _power_of_two(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT):
+        node = node.this
+    if not (isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit()):
+        return False
+    n = int(node.this)
+    return n > 0 and n & (n - 1) == 0
+
+
+def _sum_of_distinct_bits(node: exp.Sum) -> exp.Expr | None:
+    """``SUM(DISTINCT CASE ... THEN 1 ... THEN 4 ... END)``, every result a power of two (or NULL): the
+    bitwise OR of the bits present, which DuckDB's ``BIT_OR`` computes without a DISTINCT per group."""
+    distinct = node.this
+    if not (isinstance(distinct, exp.Distinct) and len(distinct.expressions) == 1):
+        return None
+    case = distinct.expressions[0]
+    if not isinstance(case, exp.Case) or not case.args.get("ifs"):
+        return None
+    default = case.args.get("default")
+    if default is not None and not isinstance(default, exp.Null):
+        return None
+    if not all(_power_of_two(branch.args["true"]) for branch in case.args["ifs"]):
+        return None
+    return exp.Anonymous(this="BIT_OR", expressions=[case.transform(_fix_node)])
+
+
 def _fix_node(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Sum):
+        return _sum_of_distinct_bits(node) or node
     if isinstance(node, exp.SHA2):
         return _row_checksum(node) or node
     if (
@@ -172,6 +215,8 @@ def _fix_node(node: exp.Expr) -> exp.Expr:
         return _json_strings(node)
     if _is_json_escape(node):
         raise TranslationError(_JSON_ESCAPE_ONLY)
+    if isinstance(node, exp.Join):
+        return _split_rows(node) or node
     if isinstance(node, exp.GroupConcat):
         return _sorted_string_agg(node) or node
     if is_binary_collation(node):

@@ -66,5 +66,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--transcript-share", type=float, default=0.4, help="share of interactions with a transcript (0-1)")
     p.add_argument(
-        "--observed-share", type=float, default=0.06, help="share of shoppers whose role staff observed (0-1)"
+        "--observed-share", type=float, default=0.25, help="share of shoppers whose role staff observed (0-1)"
     )

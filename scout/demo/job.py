@@ -28,7 +28,7 @@ def seed(
     replace: bool = False,
     only_if_empty: bool = False,
     transcript_share: float = 0.4,
-    observed_share: float = 0.06,
+    observed_share: float = 0.25,
     settings: Settings | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:

@@ -40,7 +40,7 @@ DERIVED_TABLES = ("ref.transaction_personas", "ref.transaction_baskets")
 # against). Cleared and written with the source rows, when the migration that creates it has run.
 LATENT_TABLE = "ref.demo_latent_personas"
 TRANSCRIPT_SHARE = 0.4  # share of interactions with a transcript
-OBSERVED_SHARE = 0.06  # share of shoppers whose role staff observed (EmotionalState, first interaction)
+OBSERVED_SHARE = 0.25  # share of shoppers whose role staff observed (EmotionalState, first interaction)
 EMBEDDED_ONLY = (
     "demo data is seeded only into the embedded DuckDB database (SCOUT_DATABASE_URL=duckdb:///<path>): "
     "{what} is a production database whose source objects belong to ingestion"

@@ -2,20 +2,21 @@
 
 The rules are data; this module turns them into the statement a person would otherwise hand-write:
 every transaction is reduced to one row, and for every rule ``k`` the row gets the signals that hold
-(``f<k>_age``, the first matching term ``t<k>``, whether the basket masks ``m0, m1 …`` hold one of its
-categories …), the
-rule's score (the weights of its signals minus ``priority`` × weight) and whether it passes the
-threshold and no exclude term vetoes it. The best passing rule wins — ties by priority, then name,
-settled by the order the rules are written in — else ``Regular``. Reasons are the winner's four
-heaviest signals. Rule values are validated (scout.personas.rules) and written as quoted literals.
+(``f<k>_age``, whether the term masks ``h0, h1 …`` hold one of its terms, whether the basket masks
+``m0, m1 …`` hold one of its categories …), the rule's score (the weights of its signals minus
+``priority`` × weight) and whether it passes the threshold and no exclude term vetoes it. The best
+passing rule wins — ties by priority, then name, settled by the order the rules are written in — else
+``Regular``. Reasons are the winner's four heaviest signals. Rule values are validated
+(scout.personas.rules) and written as quoted literals.
 
 Text is compared as Azure SQL's default collation does, on both engines (scout.db.collation): gender,
 observed roles, categories and brands on their keys ``UPPER(RTRIM(x))`` (an observed role, free text
 typed by staff, forgives leading spaces too: ``UPPER(LTRIM(RTRIM(x)))``), computed once per row. A
 reason names the rule's own spelling of the value that matched (``category:Instant Noodles`` whether
 the basket says ``instant noodles `` or not), and when several match, the first key in code-point order.
-A transaction's transcripts are joined with two spaces, so a phrase term never spans two interactions
-and the words do not depend on the order an engine aggregates them in.
+Terms are whole words or phrases of one transcript (lower case, punctuation as spaces; the reference
+scorer joins a transaction's transcripts with two spaces, so a phrase never spans two of them), and
+do not depend on the order an engine reads the transcripts in.
 No literal holds a control character or a backslash: a backslash before a line break inside a string
 is a line continuation on SQL Server, which drops both characters.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 
 from scout.db.collation import binary_sql, key_sql
-from scout.personas.rules import FALLBACK_ROLE, Rule, text_key
+from scout.personas.rules import FALLBACK_ROLE, Rule, daypart_of, text_key
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -73,11 +74,11 @@ def _spelling_of(expr: str, values: tuple[str, ...]) -> str:
 
 
 def _normalized_words(column: str) -> str:
-    """Lower case, punctuation to spaces, padded: `` sa eskwela  po `` (TRANSLATE: SQL Server 2017+, DuckDB)."""
+    """Lower case, punctuation to spaces: ``sa eskwela  po`` (TRANSLATE: SQL Server 2017+, DuckDB)."""
     punctuation = (
         "CONCAT(" + ", ".join([quote(_PUNCTUATION_PRINTABLE)] + [f"NCHAR({code})" for code in _PUNCTUATION_CODES]) + ")"
     )
-    return f"CONCAT(' ', TRANSLATE(LOWER(COALESCE({column}, '')), {punctuation}, {quote(' ' * len(PUNCTUATION))}), ' ')"
+    return f"TRANSLATE(LOWER({column}), {punctuation}, {quote(' ' * len(PUNCTUATION))})"
 
 
 def daypart_case(hour: str) -> str:
@@ -87,11 +88,27 @@ def daypart_case(hour: str) -> str:
     )
 
 
+def _dayparts_by_hour(dayparts: tuple[str, ...]) -> str:
+    """``daypart IN (...)`` as the hours those dayparts span (:func:`daypart_case`; a NULL hour is
+    Night): integer comparisons instead of text ones."""
+    hours = [h for h in range(24) if daypart_of(h) in dayparts]
+    runs: list[list[int]] = []
+    for h in hours:
+        if runs and runs[-1][1] == h - 1:
+            runs[-1][1] = h
+        else:
+            runs.append([h, h])
+    tests = [f"hr = {lo}" if lo == hi else f"hr BETWEEN {lo} AND {hi}" for lo, hi in runs]
+    if "Night" in dayparts:
+        tests.append("hr IS NULL")
+    return "(" + " OR ".join(tests) + ")"
+
+
 def _flag(condition: str) -> str:
     return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
-def _signal_flags(r: Rule, basket: _Basket) -> dict[str, str]:
+def _signal_flags(r: Rule, basket: _Basket, terms: _Terms) -> dict[str, str]:
     """For rule ``r``: an expression per signal that is 1 when it holds for the transaction row (the
     literal ``0`` for a signal the rule has no criterion for)."""
     k = r.rule_id
@@ -101,7 +118,7 @@ def _signal_flags(r: Rule, basket: _Basket) -> dict[str, str]:
             f"age >= {r.min_age}" if r.min_age is not None else "",
             f"age <= {r.max_age}" if r.max_age is not None else "",
         ]
-        age = _flag(" AND ".join(["age IS NOT NULL"] + [b for b in bounds if b]))
+        age = _flag(" AND ".join(b for b in bounds if b))  # a NULL age fails every bound
     hour = "0"
     if r.hour_min is not None and r.hour_max is not None:
         hour = _flag(
@@ -111,61 +128,47 @@ def _signal_flags(r: Rule, basket: _Basket) -> dict[str, str]:
         )
     return {
         "explicit": f"x{k}",
-        "term": _flag(f"t{k} IS NOT NULL"),
+        "term": _flag(terms.any_of(r.include_terms)) if r.include_terms else "0",
         "category": basket.holds("category", r.categories),
         "brand": basket.holds("brand", r.brands),
         "age": age,
         "hour": hour,
-        "daypart": _flag(_in_list("daypart", r.dayparts)) if r.dayparts else "0",
+        "daypart": _flag(_dayparts_by_hour(r.dayparts)) if r.dayparts else "0",
         "gender": _flag(_in_list("gender", _keys(r.genders))) if r.genders else "0",
         "items": _flag(f"total_items >= {r.min_items}") if r.min_items is not None else "0",
     }
 
 
-def _labels(r: Rule, basket: _Basket) -> dict[str, str]:
-    k = r.rule_id
+def _labels(r: Rule, basket: _Basket, terms: _Terms) -> dict[str, str]:
     return {
         "explicit": quote(f"explicit:{r.role_name}"),
-        "term": f"CONCAT('term:', t{k})",
+        "term": f"CONCAT('term:', {terms.first(r.include_terms)})",
         "category": f"CONCAT('category:', {basket.label('category', r.categories)})",
         "brand": f"CONCAT('brand:', {basket.label('brand', r.brands)})",
         "age": "CONCAT('age:', age)",
         "hour": "CONCAT('hour:', hr)",
-        "daypart": "CONCAT('daypart:', daypart)",
+        "daypart": f"CONCAT('daypart:', {daypart_case('hr')})",
         "gender": f"CONCAT('gender:', {_spelling_of('gender', r.genders)})",
         "items": "CONCAT('items:', total_items)",
     }
 
 
-def _signals(r: Rule, basket: _Basket) -> list[str]:
+def _signals(r: Rule, basket: _Basket, terms: _Terms) -> list[str]:
     """The signals rule ``r`` has a criterion for (the others never hold), in SIGNAL_ORDER."""
-    flags = _signal_flags(r, basket)
+    flags = _signal_flags(r, basket, terms)
     return [sig for sig in SIGNAL_ORDER if flags[sig] != "0"]
 
 
-def _reasons(r: Rule, weights: dict[str, int], basket: _Basket) -> str:
+def _reasons(r: Rule, weights: dict[str, int], basket: _Basket, terms: _Terms) -> str:
     """The first four signals of rule ``r`` that hold, heaviest first."""
-    ordered = sorted(_signals(r, basket), key=lambda sig: (-weights[sig], SIGNAL_ORDER.index(sig)))
-    labels, kept = _labels(r, basket), []
+    ordered = sorted(_signals(r, basket, terms), key=lambda sig: (-weights[sig], SIGNAL_ORDER.index(sig)))
+    labels, kept = _labels(r, basket, terms), []
     for i, sig in enumerate(ordered):
-        before = " + ".join(f"f{r.rule_id}_{p}" for p in ordered[:i]) or "0"
-        kept.append(f"CASE WHEN f{r.rule_id}_{sig} = 1 AND {before} < 4 THEN {labels[sig]} END")
+        before = " + ".join(f"f{r.rule_id}_{p}" for p in ordered[:i])
+        # fewer than four signals come before the first four: they are always kept
+        kept_if = f"f{r.rule_id}_{sig} = 1" + (f" AND {before} < 4" if i >= 4 else "")
+        kept.append(f"CASE WHEN {kept_if} THEN {labels[sig]} END")
     return "CONCAT_WS('; ', " + ", ".join(kept) + ")"
-
-
-def _has_term(words: str, term: str) -> str:
-    """``term`` is a whole word (or phrase) of ``words``: ``LIKE '% term %'``, asked only where the cheaper
-    ``LIKE '%term %'`` (which it implies) holds. A search for a needle that starts with a space stops at
-    every word; one that starts with the term's first letter rarely stops at all."""
-    return f"({words} LIKE {quote('%' + term + ' %')} AND {words} LIKE {quote('% ' + term + ' %')})"
-
-
-def _first_term(words: str, terms: tuple[str, ...]) -> str:
-    """The alphabetically first term found as a whole word or phrase, else NULL."""
-    if not terms:
-        return "CAST(NULL AS NVARCHAR(200))"
-    whens = " ".join(f"WHEN {_has_term(words, t)} THEN {quote(t)}" for t in sorted(set(terms)))
-    return f"CASE {whens} END"
 
 
 #: Bits per basket mask: a BIGINT holds 62 distinct powers of two with room for their sum.
@@ -182,7 +185,8 @@ class _Basket:
 
     Keys get their bits in code-point order, 62 to a mask (a BIGINT holds 62 distinct powers of two with
     room for their sum). Each item line gives the bit of its category and of its brand; a transaction's
-    distinct bits are summed into its masks ``m0, m1, ...``. Rule ``k``'s category signal holds when the
+    distinct bits are summed into its masks ``m0, m1, ...`` (``SUM(DISTINCT CASE ... THEN <bit> END)``:
+    one pass over the item lines; DuckDB gets it as ``BIT_OR``, scout.db.translate). Rule ``k``'s category signal holds when the
     masks share a bit with its keys; its reason names the rule's spelling of the first of its keys, in
     code-point order, whose bit is set. The same signals and labels as one ``MIN(CASE WHEN key IN (...)
     THEN key END)`` per rule and signal, for a fraction of the work: a few integer sums per transaction
@@ -199,10 +203,7 @@ class _Basket:
                 mask, chunk = len(self.branches), keys[start : start + _MASK_BITS]
                 self.position.update({(signal, key): (mask, bit) for bit, key in enumerate(chunk)})
                 whens = " ".join(f"WHEN {quote(key)} THEN {_integer(1 << bit)}" for bit, key in enumerate(chunk))
-                self.branches.append(
-                    f"SELECT canonical_tx_id, {mask} AS mask, CASE {key_sql(column)} {whens} END AS key_bit "
-                    "FROM dbo.TransactionItems"
-                )
+                self.branches.append(f"SUM(DISTINCT CASE {key_sql(column)} {whens} END) AS m{mask}")
 
     def columns(self) -> str:
         """The masks, as columns of the transaction row (nothing when no rule names a category or brand)."""
@@ -211,12 +212,9 @@ class _Basket:
     def cte(self) -> str:
         if not self.branches:
             return ""
-        sums = ", ".join(f"SUM(CASE WHEN mask = {m} THEN key_bit END) AS m{m}" for m in range(len(self.branches)))
         return f"""bk AS (
-    SELECT canonical_tx_id, {sums}
-    FROM (SELECT DISTINCT canonical_tx_id, mask, key_bit
-          FROM ({" UNION ALL ".join(self.branches)}) AS lines
-          WHERE key_bit IS NOT NULL) AS present
+    SELECT canonical_tx_id, {", ".join(self.branches)}
+    FROM dbo.TransactionItems
     GROUP BY canonical_tx_id
 ),
 """
@@ -246,6 +244,69 @@ class _Basket:
         whens = " ".join(
             f"WHEN (m{mask} & {_integer(1 << bit)}) <> 0 THEN {quote(spelling[key])}"
             for key, mask, bit in self._bits(signal, values)
+        )
+        return f"CASE {whens} END"
+
+
+class _Terms:
+    """The transcript terms of all rules as bit masks, one bit per distinct term (include or exclude).
+
+    Each transcript is split into its words once, and each word is looked up among the terms (a phrase
+    by its first word, then confirmed with ``LIKE`` on that transcript alone): a hash join, however
+    many terms the rules name, where searching the text for each term costs a scan per term. A term is
+    a whole word or phrase of a transaction's words exactly when it is one of one of its transcripts
+    (the words join them with two spaces, and a term never holds two spaces in a row). The bits of the
+    terms found are summed, each once, into the masks ``h0, h1, ...`` (62 terms each, in code-point
+    order); a rule's term signal, its first term and its veto are bit tests on them. A transaction
+    without a transcript, or with no term in it, has NULL masks: no term holds."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        terms = sorted({t for r in rules for t in (*r.include_terms, *r.exclude_terms)})
+        self.position = {t: (i // _MASK_BITS, i % _MASK_BITS) for i, t in enumerate(terms)}
+        self.count = (len(terms) + _MASK_BITS - 1) // _MASK_BITS
+
+    def cte(self) -> str:
+        if not self.count:
+            return ""
+        rows = ", ".join(
+            f"({quote(term.split(' ')[0])}, {quote(term)}, {mask}, {_integer(1 << bit)})"
+            for term, (mask, bit) in self.position.items()
+        )
+        sums = ", ".join(f"SUM(CASE WHEN mask = {m} THEN term_bit END) AS h{m}" for m in range(self.count))
+        return f"""th AS (
+    SELECT canonical_tx_id, {sums}
+    FROM (SELECT DISTINCT si.canonical_tx_id, tm.mask, tm.term_bit
+          FROM (SELECT canonical_tx_id, {_normalized_words("TranscriptionText")} AS words
+                FROM dbo.SalesInteractions
+                WHERE TranscriptionText IS NOT NULL) AS si
+          CROSS APPLY STRING_SPLIT(si.words, ' ') AS word
+          JOIN (VALUES {rows}) AS tm (first_word, term, mask, term_bit) ON tm.first_word = word.value
+          WHERE tm.first_word = tm.term OR CONCAT(' ', si.words, ' ') LIKE CONCAT('% ', tm.term, ' %')) AS present
+    GROUP BY canonical_tx_id
+),
+"""
+
+    def columns(self) -> str:
+        return "".join(f"th.h{m}, " for m in range(self.count))
+
+    def join(self) -> str:
+        return "LEFT JOIN th ON th.canonical_tx_id = t.canonical_tx_id" if self.count else ""
+
+    def any_of(self, terms: tuple[str, ...]) -> str:
+        """A condition: one of ``terms`` is a whole word or phrase of the transcript."""
+        masks: dict[int, int] = {}
+        for term in set(terms):
+            mask, bit = self.position[term]
+            masks[mask] = masks.get(mask, 0) | (1 << bit)
+        return "(" + " OR ".join(f"(h{m} & {_integer(bits)}) <> 0" for m, bits in sorted(masks.items())) + ")"
+
+    def first(self, terms: tuple[str, ...]) -> str:
+        """The alphabetically first of ``terms`` the transcript holds, else NULL."""
+        if not terms:
+            return "CAST(NULL AS NVARCHAR(200))"
+        whens = " ".join(
+            f"WHEN (h{self.position[t][0]} & {_integer(1 << self.position[t][1])}) <> 0 THEN {quote(t)}"
+            for t in sorted(set(terms))
         )
         return f"CASE {whens} END"
 
@@ -334,83 +395,85 @@ def _pipeline(
         label_keys = ", ".join(
             quote(k) for k in sorted({text_key(r.role_name) for r in rules} | {text_key(FALLBACK_ROLE)})
         )
-        observed = f"MIN(CASE WHEN role_key IN ({label_keys}) THEN role_key END) AS label_key"
+        observed = f",\n           MIN(CASE WHEN role_key IN ({label_keys}) THEN role_key END) AS label_key"
         per_rule_explicit = {r.rule_id: f"0 AS x{r.rule_id}" for r in rules}
         extra = f"{_label_case(rules)} AS label, {split_sql('t.canonical_tx_id')} AS part,\n           "
         pending = "WHERE ix.label_key IS NOT NULL"
+        explicit_cte = explicit_join = ""
     else:
-        observed = ",\n           ".join(
-            f"MAX(CASE WHEN role_key = {quote(text_key(r.role_name))} THEN 1 ELSE 0 END) AS x{r.rule_id}" for r in rules
-        )
-        per_rule_explicit = {r.rule_id: f"COALESCE(ix.x{r.rule_id}, 0) AS x{r.rule_id}" for r in rules}
+        # Few interactions name a rule's role: they are aggregated apart, not every interaction 12 times.
+        observed = ""
+        per_rule_explicit = {r.rule_id: f"COALESCE(ex.x{r.rule_id}, 0) AS x{r.rule_id}" for r in rules}
         extra = ""
+        role_keys = ", ".join(quote(k) for k in sorted({text_key(r.role_name) for r in rules}))
+        explicit_cte = f"""ex AS (
+    SELECT canonical_tx_id,
+           {", ".join(f"MAX(CASE WHEN role_key = {quote(text_key(r.role_name))} THEN 1 ELSE 0 END) AS x{r.rule_id}" for r in rules)}
+    FROM (SELECT canonical_tx_id, UPPER(LTRIM(RTRIM(EmotionalState))) AS role_key FROM dbo.SalesInteractions) AS si
+    WHERE role_key IN ({role_keys})
+    GROUP BY canonical_tx_id
+),
+"""
+        explicit_join = "LEFT JOIN ex ON ex.canonical_tx_id = t.canonical_tx_id"
     basket = _Basket(rules)
     per_rule = ", ".join(per_rule_explicit[r.rule_id] for r in rules)
-    # A transaction without a transcript has NULL words (no term starts with a space, so none would match
-    # the padded empty text): its words are never built, its terms never searched.
-    terms = ",\n           ".join(
-        f"CASE WHEN words IS NOT NULL THEN {_first_term('words', r.include_terms)} END AS t{r.rule_id}, "
-        + (
-            _flag("words IS NOT NULL AND (" + " OR ".join(_has_term("words", t) for t in r.exclude_terms) + ")")
-            if r.exclude_terms
-            else "0"
-        )
-        + f" AS v{r.rule_id}"
-        for r in rules
+    terms = _Terms(rules)
+    vetoes = ",\n           ".join(
+        (_flag(terms.any_of(r.exclude_terms)) if r.exclude_terms else "0") + f" AS v{r.rule_id}" for r in rules
     )
     flags = ",\n           ".join(
-        f"{expr} AS f{r.rule_id}_{sig}" for r in rules for sig, expr in _signal_flags(r, basket).items()
+        f"{expr} AS f{r.rule_id}_{sig}" for r in rules for sig, expr in _signal_flags(r, basket, terms).items()
     )
     chain = f"""
 WITH ix AS (
-    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX({binary_sql("gender_key")}) AS gender,
-           STRING_AGG(CAST(TranscriptionText AS NVARCHAR(MAX)), '  ') AS transcript,
-           {observed}
-    FROM (SELECT canonical_tx_id, TransactionDate, Age, TranscriptionText, {key_sql("Gender")} AS gender_key,
+    SELECT canonical_tx_id, MIN(TransactionDate) AS ix_ts, MAX(Age) AS age, MAX({binary_sql("gender_key")}) AS gender{observed}
+    FROM (SELECT canonical_tx_id, TransactionDate, Age, {key_sql("Gender")} AS gender_key,
                  UPPER(LTRIM(RTRIM(EmotionalState))) AS role_key
           FROM dbo.SalesInteractions) AS si
     GROUP BY canonical_tx_id
 ),
-{basket.cte()}tx0 AS (
+{explicit_cte}{basket.cte()}{terms.cte()}tx0 AS (
     SELECT t.canonical_tx_id, t.total_items, ix.age, ix.gender,
            DATEPART(hour, COALESCE(ix.ix_ts, t.txn_ts)) AS hr,
-           {extra}{basket.columns()}CASE WHEN ix.transcript IS NOT NULL THEN {_normalized_words("ix.transcript")} END AS words,
+           {extra}{basket.columns()}{terms.columns()}
            {per_rule}
     FROM dbo.Transactions AS t
     LEFT JOIN ix ON ix.canonical_tx_id = t.canonical_tx_id
+    {explicit_join}
     {basket.join()}
+    {terms.join()}
     {pending}
 ),
-tx AS (
-    SELECT tx0.*, {daypart_case("hr")} AS daypart,
-           {terms}
-    FROM tx0
-),
 flagged AS (
-    SELECT tx.*,
+    SELECT tx0.*,
+           {vetoes},
            {flags}
-    FROM tx
+    FROM tx0
 )"""
     if until == "flagged":
         return chain
+    signals = {r.rule_id: _signals(r, basket, terms) for r in rules}
+    matched = {r.rule_id: _matched(r, w, signals[r.rule_id]) for r in rules}
     scores = ",\n           ".join(
-        f"{' + '.join(f'{w[sig]} * f{r.rule_id}_{sig}' for sig in _signals(r, basket))} - {w['priority'] * r.priority} "
-        f"AS s{r.rule_id}, {' + '.join(f'f{r.rule_id}_{sig}' for sig in _signals(r, basket))} AS n{r.rule_id}"
+        f"{' + '.join(f'{w[sig]} * f{r.rule_id}_{sig}' for sig in signals[r.rule_id])} - {w['priority'] * r.priority} "
+        f"AS s{r.rule_id}"
+        + (
+            ""
+            if matched[r.rule_id] != f"n{r.rule_id} > 0"
+            else f", {' + '.join(f'f{r.rule_id}_{sig}' for sig in signals[r.rule_id])} AS n{r.rule_id}"
+        )
         for r in rules
     )
+    # e<k>: the rule's score when it is eligible (a signal holds, the threshold is met, no veto unless the
+    # role was observed), else NULL: the best, the sum and the winner read it without another test.
     eligible = ",\n           ".join(
-        f"CASE WHEN n{r.rule_id} > 0 AND s{r.rule_id} >= {w['threshold']} AND (f{r.rule_id}_explicit = 1 OR v{r.rule_id} = 0) "
-        f"THEN 1 ELSE 0 END AS e{r.rule_id}"
-        for r in rules
+        f"CASE WHEN {_eligible(r, w, matched[r.rule_id])} THEN s{r.rule_id} END AS e{r.rule_id}" for r in rules
     )
-    best_eligible = "GREATEST(" + ", ".join(f"CASE WHEN e{r.rule_id} = 1 THEN s{r.rule_id} END" for r in rules) + ")"
-    best_any = "GREATEST(" + ", ".join(f"CASE WHEN n{r.rule_id} > 0 THEN s{r.rule_id} END" for r in rules) + ")"
-    total = " + ".join(f"e{r.rule_id} * s{r.rule_id}" for r in rules)
-    winner = (
-        "CASE "
-        + " ".join(f"WHEN e{r.rule_id} = 1 AND s{r.rule_id} = best_eligible THEN {r.rule_id}" for r in by_rank)
-        + " END"
-    )
+    best_eligible = "GREATEST(" + ", ".join(f"e{r.rule_id}" for r in rules) + ")"
+    # the best score of any rule with a signal: only Regular's confidence reads it, only its rows get it
+    best_any = "GREATEST(" + ", ".join(f"CASE WHEN {matched[r.rule_id]} THEN s{r.rule_id} END" for r in rules) + ")"
+    total = " + ".join(f"COALESCE(e{r.rule_id}, 0)" for r in rules)
+    winner = "CASE " + " ".join(f"WHEN e{r.rule_id} = best_eligible THEN {r.rule_id}" for r in by_rank) + " END"
     return (
         chain
         + f""",
@@ -425,13 +488,37 @@ judged AS (
     FROM scored
 ),
 summed AS (
-    SELECT judged.*, {best_eligible} AS best_eligible, {best_any} AS best_any, {total} AS total
+    SELECT judged.*, {best_eligible} AS best_eligible, {total} AS total
     FROM judged
 ),
 decided AS (
-    SELECT summed.*, {winner} AS winner FROM summed
+    SELECT summed.*, {winner} AS winner,
+           CASE WHEN best_eligible IS NULL THEN {best_any} END AS best_any
+    FROM summed
 )"""
     )
+
+
+def _matched(r: Rule, w: dict[str, int], signals: list[str]) -> str:
+    """A signal of rule ``r`` holds: its score ``s = Σ weight × flag − priority weight`` is above
+    ``− priority weight`` when every weight of its signals is positive, else the count ``n`` of its flags
+    that hold is positive."""
+    if all(w[sig] > 0 for sig in signals):
+        return f"s{r.rule_id} > {-w['priority'] * r.priority}"
+    return f"n{r.rule_id} > 0"
+
+
+def _eligible(r: Rule, w: dict[str, int], matched: str) -> str:
+    """Rule ``r`` is eligible: a signal holds (``matched``), its score meets the threshold, and no exclude
+    term vetoes it unless its role was observed. Tests that cannot fail are left out: with ``threshold +
+    priority weight > 0`` a score at the threshold needs a signal (``s = Σ weight × flag − priority
+    weight``), and a rule without exclude terms is never vetoed."""
+    k = r.rule_id
+    tests = [] if w["threshold"] + w["priority"] * r.priority > 0 else [matched]
+    tests.append(f"s{k} >= {w['threshold']}")
+    if r.exclude_terms:
+        tests.append(f"(f{k}_explicit = 1 OR v{k} = 0)")
+    return " AND ".join(tests)
 
 
 def _role(rules: list[Rule]) -> str:
@@ -467,8 +554,10 @@ def compile_inference(
             f"WHERE p.canonical_tx_id = t.canonical_tx_id AND p.rules_checksum = '{checksum}')"
         )
     )
-    basket = _Basket(rules)
-    reasons = "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {_reasons(r, w, basket)}" for r in rules) + " END"
+    basket, terms = _Basket(rules), _Terms(rules)
+    reasons = (
+        "CASE winner " + " ".join(f"WHEN {r.rule_id} THEN {_reasons(r, w, basket, terms)}" for r in rules) + " END"
+    )
     return (
         _pipeline(rules, w, pending=pending)
         + f""",
@@ -477,16 +566,15 @@ scores AS (
            {_role(rules)} AS role,
            {confidence_sql(w["threshold"], calibration)} AS confidence,
            {reasons} AS reasons,
-           N'{checksum}' AS rules_checksum,
            SYSUTCDATETIME() AS scored_at
     FROM decided
 )
 MERGE INTO ref.transaction_personas AS p
 USING scores AS s ON p.canonical_tx_id = s.canonical_tx_id
 WHEN MATCHED THEN UPDATE SET role = s.role, confidence = s.confidence, reasons = s.reasons,
-    rules_checksum = s.rules_checksum, scored_at = s.scored_at
+    rules_checksum = N'{checksum}', scored_at = s.scored_at
 WHEN NOT MATCHED THEN INSERT (canonical_tx_id, role, confidence, reasons, rules_checksum, scored_at)
-    VALUES (s.canonical_tx_id, s.role, s.confidence, s.reasons, s.rules_checksum, s.scored_at);
+    VALUES (s.canonical_tx_id, s.role, s.confidence, s.reasons, N'{checksum}', s.scored_at);
 """
     )
 

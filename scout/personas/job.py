@@ -13,9 +13,12 @@ from scout.jobs.runs import JobContext, run_job
 from scout.personas.compiler import compile_inference
 from scout.personas.rules import load_calibration, load_rules, load_weights, rules_checksum
 
-# Counted per role as Azure SQL's collation groups them, listed in code-point order (scout.db.collation).
+# Counted per role as Azure SQL's collation groups them, listed in code-point order (scout.db.collation):
+# first per spelling (a dozen groups), then those few spellings per key, not every row's key.
 ROLE_COUNTS = (
-    "SELECT MIN(role COLLATE Latin1_General_100_BIN2) AS role, COUNT(*) FROM ref.transaction_personas "
+    "SELECT MIN(role COLLATE Latin1_General_100_BIN2) AS role, SUM(n) FROM "
+    "(SELECT role COLLATE Latin1_General_100_BIN2 AS role, COUNT(*) AS n FROM ref.transaction_personas "
+    "GROUP BY role COLLATE Latin1_General_100_BIN2) AS per_spelling "
     "GROUP BY UPPER(RTRIM(role)) ORDER BY MIN(role COLLATE Latin1_General_100_BIN2)"
 )
 
