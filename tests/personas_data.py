@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from scout.personas.reference import Transaction
 
 
@@ -40,3 +42,17 @@ def personas_by_tx(db) -> dict[str, tuple]:
         r[0]: (r[1], float(r[2]), r[3])
         for r in db.query("SELECT canonical_tx_id, role, confidence, reasons FROM ref.transaction_personas")
     }
+
+
+def scored_both_ways(db, transactions: list[Transaction]) -> list[tuple[Transaction, tuple, Any]]:
+    """The transactions written and inferred in the database, each with the database's (role, confidence,
+    reasons) and the reference scorer's result under the rules and weights the database holds."""
+    from scout.personas.job import infer_in
+    from scout.personas.reference import score
+    from scout.personas.rules import load_rules, load_weights
+
+    insert_transactions(db, transactions)
+    infer_in(db, full=True)
+    rules, weights = load_rules(db), load_weights(db)
+    found = personas_by_tx(db)
+    return [(tx, found[tx.tx_id], score(tx, rules, weights)) for tx in transactions]

@@ -6,10 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from scout.db import connect
-from scout.personas.job import infer_in
-from scout.personas.reference import Interaction, Transaction, score
-from scout.personas.rules import load_rules, load_weights
-from tests.personas_data import insert_transactions, personas_by_tx
+from scout.personas.reference import Interaction, Transaction
+from tests.personas_data import scored_both_ways
 
 # Text as ingestion records it: case and trailing spaces vary (Azure SQL compares them as equal).
 CATEGORIES = [
@@ -146,13 +144,6 @@ def db(tmp_path_factory):
 def test_database_and_reference_agree_on_every_transaction(db, data, new_weights):
     for signal, weight in new_weights.items():
         db.execute("UPDATE ref.persona_weights SET weight = ? WHERE signal = ?", (weight, signal))
-    insert_transactions(db, data)
-    infer_in(db, full=True)
-
-    rules, loaded = load_rules(db), load_weights(db)
-    found = personas_by_tx(db)
-    for tx in data:
-        expected = score(tx, rules, loaded)
-        role, confidence, reasons = found[tx.tx_id]
+    for tx, (role, confidence, reasons), expected in scored_both_ways(db, data):
         assert (role, reasons) == (expected.role, expected.reasons), tx
         assert abs(confidence - expected.confidence) <= 0.0001, tx

@@ -7,10 +7,8 @@ import pytest
 
 from scout.db import connect
 from scout.db.translate import tsql_statement_to_duckdb
-from scout.personas.job import infer_in
-from scout.personas.reference import Interaction, Transaction, score
-from scout.personas.rules import load_rules, load_weights
-from tests.personas_data import insert_transactions, personas_by_tx
+from scout.personas.reference import Interaction, Transaction
+from tests.personas_data import personas_by_tx, scored_both_ways
 
 # A teenager buying chips at 16:00: Teen Gamer wins when a gaming term is heard, and its reasons name it.
 GAMER_BASKET = [("Chips", "Pringles"), ("Soft Drinks", "Coke")]
@@ -40,14 +38,9 @@ def test_split_words_find_what_the_reference_finds(db):
         said("empty and missing transcripts", "", None),
         said("no transcript"),
     ]
-    insert_transactions(db, transactions)
-    infer_in(db, full=True)
-    rules, weights = load_rules(db), load_weights(db)
-
+    for tx, (role, _confidence, reasons), want in scored_both_ways(db, transactions):
+        assert (role, reasons) == (want.role, want.reasons), tx.tx_id
     got = personas_by_tx(db)
-    for tx in transactions:
-        want = score(tx, rules, weights)
-        assert (got[tx.tx_id][0], got[tx.tx_id][2]) == (want.role, want.reasons), tx.tx_id
     assert "term:mobile legends" in got["phrase"][2]
     assert "term:" not in got["phrase split over two transcripts"][2]
     assert "term:" not in got["phrase with two spaces"][2]
