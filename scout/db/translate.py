@@ -137,8 +137,11 @@ def _checksum_value(node: exp.Expr) -> exp.Expr:
         if (
             isinstance(test, exp.Is)
             and isinstance(test.expression, exp.Null)
+            and node.args["ifs"][0].args["true"].name == "~"
             and isinstance(default, exp.Concat)
             and len(default.expressions) == 3
+            and isinstance(default.expressions[0], exp.Anonymous)
+            and default.expressions[0].name.upper() == "DATALENGTH"
             and default.expressions[2] == test.this
         ):
             node = test.this
