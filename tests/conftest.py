@@ -55,6 +55,28 @@ def migrated(settings: Settings) -> Settings:
     return settings
 
 
+def prepared_template(tmp_path_factory: pytest.TempPathFactory, name: str, prepare) -> Path:
+    """A migrated database file, prepared once by ``prepare(db)`` for a module's tests, which each work on a
+    copy of it (``copy_of``): migrating is the slow part."""
+    from scout.db import connect
+    from scout.migrations import job
+
+    path = tmp_path_factory.mktemp(name) / "template.duckdb"
+    settings = Settings.from_env({}, SCOUT_DATABASE_URL=f"duckdb:///{path}")
+    job.apply(trigger="cli", settings=settings)
+    with connect(settings) as db:
+        prepare(db)
+    return path
+
+
+def copy_of(template: Path, settings: Settings):
+    """The test's own database (``settings``) as a copy of ``template``, open."""
+    from scout.db import connect
+
+    shutil.copyfile(template, settings.database_url.removeprefix("duckdb:///"))
+    return connect(settings)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from scout.demo.persona_sources import LEGACY_TABLES, generate, insert_generated
 from scout.registry import compiler, job
 from scout.registry.canonical import canonical_json
 from scout.registry.columns import DH_COLUMNS, ORG_COLUMNS, PRECEDENCE, SPECIFIC_INDUSTRIES
+from tests.conftest import copy_of, prepared_template
 
 REGISTRY_TABLES = (
     "registry.industries",
@@ -37,21 +37,13 @@ REGISTRY_TABLES = (
 
 @pytest.fixture(scope="module")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database with the demo legacy personas, copied for each test (migrating is the slow part)."""
-    from scout.migrations import job as migrations
-
-    path = tmp_path_factory.mktemp("registry") / "template.duckdb"
-    settings = Settings.from_env({}, SCOUT_DATABASE_URL=f"duckdb:///{path}")
-    migrations.apply(trigger="cli", settings=settings)
-    with connect(settings) as database:
-        seed_personas(database)
-    return path
+    """One migrated database with the demo legacy personas."""
+    return prepared_template(tmp_path_factory, "registry", seed_personas)
 
 
 @pytest.fixture
 def db(seeded_template: Path, settings: Settings):
-    shutil.copyfile(seeded_template, settings.database_url.removeprefix("duckdb:///"))
-    with connect(settings) as database:
+    with copy_of(seeded_template, settings) as database:
         yield database
 
 

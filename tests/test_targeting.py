@@ -4,7 +4,6 @@ reproducibly; strategies recommended per persona; keys typed as what they refere
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from scout.config import Settings
-from scout.db import connect
 from scout.db.base import Database
 from scout.demo.persona_sources import AS_OF, seed_personas
 from scout.errors import InvalidInput, NotFound
@@ -22,26 +20,23 @@ from scout.sql.schema_lint import lint_schema
 from scout.targeting import job
 from scout.targeting.compiler import compile_match
 from scout.targeting.rules import load_rules, load_weights
+from tests.conftest import copy_of, prepared_template
+
+
+def _seeded_and_consolidated(db: Database) -> None:
+    seed_personas(db)
+    registry.consolidate_in(db)
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrated, demo-seeded (legacy personas and the campaign tool's sources) and consolidated, once."""
-    from scout.migrations import job as migrations
-
-    path = tmp_path_factory.mktemp("targeting") / "template.duckdb"
-    settings = Settings.from_env({}, SCOUT_DATABASE_URL=f"duckdb:///{path}")
-    migrations.apply(trigger="cli", settings=settings)
-    with connect(settings) as db:
-        seed_personas(db)
-        registry.consolidate_in(db)
-    return path
+    return prepared_template(tmp_path_factory, "targeting", _seeded_and_consolidated)
 
 
 @pytest.fixture
 def db(template: Path, settings: Settings):
-    shutil.copyfile(template, settings.database_url.removeprefix("duckdb:///"))
-    with connect(settings) as database:
+    with copy_of(template, settings) as database:
         yield database
 
 

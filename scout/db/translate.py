@@ -167,6 +167,21 @@ def _row_checksum(node: exp.SHA2) -> exp.Expr | None:
     )
 
 
+def _checksum_bits(node: exp.Cast) -> exp.Expr | None:
+    """``CAST(SUBSTRING(<row checksum>, 1, 7) AS BIGINT)``: 56 bits of it as a number (never negative, and a
+    dozen add up without overflow); DuckDB: the top 56 bits of its HASH."""
+    part = node.this
+    if node.to.this != exp.DataType.Type.BIGINT or not isinstance(part.this, exp.SHA2):
+        return None
+    if str(part.args.get("start")) != "1" or str(part.args.get("length")) != "7":
+        return None
+    checksum = _row_checksum(part.this)
+    if checksum is None:
+        return None
+    shifted = exp.BitwiseRightShift(this=checksum, expression=exp.Literal.number(8))
+    return exp.Cast(this=exp.Paren(this=shifted), to=exp.DataType.build("BIGINT"))
+
+
 def _power_of_two(node: exp.Expr) -> bool:
     if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.BIGINT, exp.DataType.Type.INT):
         node = node.this
@@ -198,19 +213,8 @@ def _fix_node(node: exp.Expr) -> exp.Expr:
         return _sum_of_distinct_bits(node) or node
     if isinstance(node, exp.SHA2):
         return _row_checksum(node) or node
-    if (
-        isinstance(node, exp.Cast)
-        and node.to.this == exp.DataType.Type.BIGINT
-        and isinstance(node.this, exp.Substring)
-        and isinstance(node.this.this, exp.SHA2)
-    ):
-        # CAST(SUBSTRING(<row checksum>, 1, 7) AS BIGINT): 56 bits of it as a number (never negative,
-        # and a few of them add up without overflow); DuckDB: its HASH's top 56 bits
-        checksum = _row_checksum(node.this.this)
-        start, length = node.this.args.get("start"), node.this.args.get("length")
-        if checksum is not None and str(start) == "1" and str(length) == "7":
-            shifted = exp.BitwiseRightShift(this=checksum, expression=exp.Literal.number(8))
-            return exp.Cast(this=exp.Paren(this=shifted), to=exp.DataType.build("BIGINT"))
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Substring):
+        return _checksum_bits(node) or node
     if isinstance(node, exp.Convert) and isinstance(node.expression, exp.SHA2):
         # CONVERT(NVARCHAR(64), <row checksum>, 2): its hex text on SQL Server; DuckDB keeps the number
         return _row_checksum(node.expression) or node

@@ -8,6 +8,8 @@ not pass is a failed run (the job-failed alert fires); the route still answers 2
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import azure.functions as func
 
 from scout.functions.http import http_handler, invocation_id, json_body, json_response
@@ -57,24 +59,32 @@ def medallion_health(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(job.health())
 
 
+def _unattended(step: str, run: Callable[[], object]) -> None:
+    """A step a timer runs: medallion not set up yet is a skip (logged), and a failed run is recorded and
+    alerted by the job already (a retry would only run it again)."""
+    import logging
+
+    from scout.jobs.runs import JobFailed
+    from scout.medallion.store import MedallionNotReady
+
+    log = logging.getLogger("scout.functions.medallion")
+    try:
+        run()
+    except MedallionNotReady as exc:
+        log.info("medallion %s skipped: %s", step, exc)
+    except JobFailed as exc:
+        log.warning("medallion %s failed (run %s): %s", step, exc.run_id, exc)
+
+
 @bp.function_name("medallion_verify_nightly")
 @bp.timer_trigger(
     schedule="%SCOUT_MEDALLION_VERIFY_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True
 )
 def medallion_verify_nightly(timer: func.TimerRequest, context: func.Context) -> None:
     """Verify every night: a failure is a failed run of medallion.verify, which the job-failed alert reports."""
-    import logging
-
-    from scout.jobs.runs import JobFailed
     from scout.medallion import job
-    from scout.medallion.store import MedallionNotReady
 
-    try:
-        job.verify(trigger="timer", invocation_id=invocation_id(context))
-    except MedallionNotReady as exc:
-        logging.getLogger("scout.functions.medallion").info("medallion verify skipped: %s", exc)
-    except JobFailed as exc:  # recorded and alerted already; a retry would only verify again
-        logging.getLogger("scout.functions.medallion").warning("medallion verify failed (run %s): %s", exc.run_id, exc)
+    _unattended("verify", lambda: job.verify(trigger="timer", invocation_id=invocation_id(context)))
 
 
 @bp.function_name("medallion_refresh_timer")
@@ -83,12 +93,6 @@ def medallion_verify_nightly(timer: func.TimerRequest, context: func.Context) ->
 )
 def medallion_refresh_timer(timer: func.TimerRequest, context: func.Context) -> None:
     """Gold's incremental refresh; a no-op (recorded as skipped) while a rollback has switched it off."""
-    import logging
-
     from scout.medallion import job
-    from scout.medallion.store import MedallionNotReady
 
-    try:
-        job.refresh(trigger="timer", invocation_id=invocation_id(context))
-    except MedallionNotReady as exc:
-        logging.getLogger("scout.functions.medallion").info("gold refresh skipped: %s", exc)
+    _unattended("refresh", lambda: job.refresh(trigger="timer", invocation_id=invocation_id(context)))

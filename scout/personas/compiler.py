@@ -315,7 +315,6 @@ class _Terms:
 #: score of any rule, NO_SCORE when none matched) the bands as (lower bound, confidence), ascending. The
 #: first band takes every score below the second's bound. An empty map: the uncalibrated confidence.
 Calibration = dict[str, list[tuple[int, float]]]
-CALIBRATION_KINDS = ("persona", "fallback")
 NO_SCORE = -1000000
 
 #: The fixed split of labelled transactions: this share (in percent) of the hash values is held out.

@@ -164,21 +164,10 @@ PERSONA_COLUMNS = (
     "deleted_at",
     "registry_source",
 )
-_TEXT_PERSONA_COLUMNS = {
-    "unique_id",
-    "name",
-    "title",
-    "description",
-    "seniority_level",
-    "decision_authority",
-    "persona_type",
-    "profile",
-    *JSON_COLUMNS,
-    "tenant_id",
-    "created_by",
-    "updated_by",
-    "registry_source",
-}
+#: The legacy column kind of each typed registry column (legacy ids, org's department and function, dh's
+#: typed columns); every other persona column is text (the key, shared texts, JSON, profile, source).
+_KIND_OF_TARGET = {c.target: c.kind for c in (*DH_COLUMNS, *ORG_COLUMNS) if c.target and c.place != "industry"}
+_TEXT_PERSONA_COLUMNS = {c for c in PERSONA_COLUMNS if _KIND_OF_TARGET.get(c, "text") in ("text", "json")}
 
 
 def _persona_values() -> dict[str, str]:
